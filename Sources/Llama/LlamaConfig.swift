@@ -1,0 +1,159 @@
+import Foundation
+
+/// RoPE frequency rule (REFERENCE §1.2, §1.5).
+public enum RopeScaling: Sendable, Equatable {
+    case none
+    case llama3(factor: Double, lowFreqFactor: Double, highFreqFactor: Double, originalMaxPositions: Double)
+}
+
+/// The parts of a Hugging Face `config.json` for `LlamaForCausalLM` that the math needs.
+///
+/// Parsing is strict (REFERENCE §1.1): the class defaults are Llama 2's, so required keys are never
+/// filled in silently; only the documented HF fallbacks apply (`num_key_value_heads` = heads,
+/// `head_dim` = hidden / heads, `tie_word_embeddings` = false). Both the classic v4 shape
+/// (`rope_theta` + `rope_scaling`) and the transformers-v5 `rope_parameters` shape are accepted.
+public struct LlamaConfig: Sendable, Equatable {
+    public var vocabSize: Int
+    public var hiddenSize: Int
+    public var intermediateSize: Int
+    public var numLayers: Int
+    public var numHeads: Int
+    public var numKVHeads: Int
+    public var headDim: Int
+    public var rmsNormEps: Float
+    public var ropeTheta: Double
+    public var ropeScaling: RopeScaling
+    public var tieWordEmbeddings: Bool
+    public var bosTokenID: Int?
+    public var eosTokenIDs: [Int]
+    public var maxPositionEmbeddings: Int?
+    /// `torch_dtype` or `dtype` as written ("bfloat16", "float32", …), if any.
+    public var dtype: String?
+
+    public init(vocabSize: Int, hiddenSize: Int, intermediateSize: Int, numLayers: Int, numHeads: Int, numKVHeads: Int,
+                headDim: Int, rmsNormEps: Float, ropeTheta: Double, ropeScaling: RopeScaling = .none,
+                tieWordEmbeddings: Bool, bosTokenID: Int? = nil, eosTokenIDs: [Int] = [], maxPositionEmbeddings: Int? = nil,
+                dtype: String? = nil) {
+        self.vocabSize = vocabSize; self.hiddenSize = hiddenSize; self.intermediateSize = intermediateSize
+        self.numLayers = numLayers; self.numHeads = numHeads; self.numKVHeads = numKVHeads; self.headDim = headDim
+        self.rmsNormEps = rmsNormEps; self.ropeTheta = ropeTheta; self.ropeScaling = ropeScaling
+        self.tieWordEmbeddings = tieWordEmbeddings; self.bosTokenID = bosTokenID; self.eosTokenIDs = eosTokenIDs
+        self.maxPositionEmbeddings = maxPositionEmbeddings; self.dtype = dtype
+    }
+
+    /// Reads `<directory>/config.json` (or a config file path).
+    public static func load(path: String) throws -> LlamaConfig {
+        var isDir: ObjCBool = false
+        let file = FileManager.default.fileExists(atPath: path, isDirectory: &isDir) && isDir.boolValue
+            ? (path as NSString).appendingPathComponent("config.json") : path
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw LlamaError.unreadable(path: file, reason: "cannot read the model config; a Hugging Face model directory has a config.json")
+        }
+        return try parse(data, file: file)
+    }
+
+    public static func parse(_ data: Data, file: String) throws -> LlamaConfig {
+        guard let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw LlamaError.unreadable(path: file, reason: "not a JSON object")
+        }
+        let reader = ConfigReader(json: json, file: file)
+        if let archs = json["architectures"] as? [String], !archs.contains("LlamaForCausalLM") {
+            throw LlamaError.unsupported(file: file, what: "architecture \(archs) (only LlamaForCausalLM)")
+        }
+        if let type = json["model_type"] as? String, type != "llama" {
+            throw LlamaError.unsupported(file: file, what: "model_type \"\(type)\" (only \"llama\")")
+        }
+        if let act = json["hidden_act"] as? String, act != "silu" {
+            throw LlamaError.unsupported(file: file, what: "hidden_act \"\(act)\" (only \"silu\")")
+        }
+        for key in ["attention_bias", "mlp_bias"] where (json[key] as? Bool) == true {
+            throw LlamaError.unsupported(file: file, what: "\(key): true (Llama 3 has no biases)")
+        }
+        let hidden = try reader.int("hidden_size")
+        let heads = try reader.int("num_attention_heads")
+        let kvHeads = try reader.optionalInt("num_key_value_heads") ?? heads
+        guard heads > 0, kvHeads > 0, heads % kvHeads == 0 else {
+            throw LlamaError.badValue(file: file, key: "num_key_value_heads", reason: "\(kvHeads) does not divide num_attention_heads \(heads)")
+        }
+        let headDim = try reader.optionalInt("head_dim") ?? hidden / heads
+        guard headDim > 0, headDim % 2 == 0 else {
+            throw LlamaError.badValue(file: file, key: "head_dim", reason: "\(headDim) must be a positive even number")
+        }
+        let eps = try reader.double("rms_norm_eps")
+
+        // RoPE: params = rope_parameters ?? rope_scaling; theta inside params or at top level.
+        let params = (json["rope_parameters"] as? [String: Any]) ?? (json["rope_scaling"] as? [String: Any])
+        let ropeKey = json["rope_parameters"] is [String: Any] ? "rope_parameters" : "rope_scaling"
+        let theta: Double
+        if let t = params?["rope_theta"] as? NSNumber { theta = t.doubleValue }
+        else if let t = json["rope_theta"] as? NSNumber { theta = t.doubleValue }
+        else { throw LlamaError.missingKey(file: file, key: "rope_theta", hint: "Llama 3 uses 500000; it must be given explicitly (no 10000 fallback).") }
+        let type = (params?["rope_type"] as? String) ?? (params?["type"] as? String) ?? "default"
+        let scaling: RopeScaling
+        switch type {
+        case "default":
+            scaling = .none
+        case "llama3":
+            func num(_ k: String) throws -> Double {
+                guard let v = params?[k] as? NSNumber else {
+                    throw LlamaError.missingKey(file: file, key: "\(ropeKey).\(k)", hint: "the llama3 rope rule needs factor, low_freq_factor, high_freq_factor and original_max_position_embeddings.")
+                }
+                return v.doubleValue
+            }
+            scaling = .llama3(factor: try num("factor"), lowFreqFactor: try num("low_freq_factor"),
+                              highFreqFactor: try num("high_freq_factor"), originalMaxPositions: try num("original_max_position_embeddings"))
+        default:
+            throw LlamaError.unsupported(file: file, what: "\(ropeKey) type \"\(type)\" (supported: default, llama3)")
+        }
+
+        var eos: [Int] = []
+        if let e = json["eos_token_id"] as? NSNumber { eos = [e.intValue] }
+        else if let list = json["eos_token_id"] as? [NSNumber] { eos = list.map(\.intValue) }
+
+        return LlamaConfig(
+            vocabSize: try reader.int("vocab_size"), hiddenSize: hidden,
+            intermediateSize: try reader.int("intermediate_size"), numLayers: try reader.int("num_hidden_layers"),
+            numHeads: heads, numKVHeads: kvHeads, headDim: headDim, rmsNormEps: Float(eps), ropeTheta: theta,
+            ropeScaling: scaling, tieWordEmbeddings: (json["tie_word_embeddings"] as? Bool) ?? false,
+            bosTokenID: (json["bos_token_id"] as? NSNumber)?.intValue, eosTokenIDs: eos,
+            maxPositionEmbeddings: try reader.optionalInt("max_position_embeddings"),
+            dtype: (json["torch_dtype"] as? String) ?? (json["dtype"] as? String))
+    }
+
+    /// Parameters of the base model (REFERENCE §1.1 formula).
+    public var parameterCount: Int {
+        let d = hiddenSize, h = numHeads * headDim, g = numKVHeads * headDim, i = intermediateSize
+        let perLayer = d * h + 2 * d * g + h * d + 3 * d * i + 2 * d
+        return numLayers * perLayer + vocabSize * d * (tieWordEmbeddings ? 1 : 2) + d
+    }
+}
+
+private struct ConfigReader {
+    let json: [String: Any]
+    let file: String
+
+    func int(_ key: String) throws -> Int {
+        guard let v = try optionalInt(key) else {
+            throw LlamaError.missingKey(file: file, key: key, hint: "Hugging Face LlamaForCausalLM configs always have it.")
+        }
+        return v
+    }
+
+    func optionalInt(_ key: String) throws -> Int? {
+        guard let raw = json[key], !(raw is NSNull) else { return nil }
+        guard let n = raw as? NSNumber, n.doubleValue == n.doubleValue.rounded(), n.intValue > 0 else {
+            throw LlamaError.badValue(file: file, key: key, reason: "expected a positive integer, found \(raw)")
+        }
+        return n.intValue
+    }
+
+    func double(_ key: String) throws -> Double {
+        guard let raw = json[key], !(raw is NSNull) else {
+            throw LlamaError.missingKey(file: file, key: key, hint: "Llama 3 uses 1e-5; the transformers default (1e-6) is not assumed.")
+        }
+        guard let n = raw as? NSNumber, n.doubleValue > 0 else {
+            throw LlamaError.badValue(file: file, key: key, reason: "expected a positive number, found \(raw)")
+        }
+        return n.doubleValue
+    }
+}

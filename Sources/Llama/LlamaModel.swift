@@ -1,0 +1,99 @@
+import Autodiff
+import Foundation
+import Tensors
+
+/// The Llama decoder on the tape (REFERENCE §1.3), with optional LoRA adapters.
+public final class LlamaModel: @unchecked Sendable {
+    public let config: LlamaConfig
+    public let weights: LlamaWeights
+    public let rope: RoPEFrequencies
+    public var adapters: LoRAAdapters?
+
+    public init(weights: LlamaWeights, adapters: LoRAAdapters? = nil) {
+        self.config = weights.config
+        self.weights = weights
+        self.rope = RoPEFrequencies(config: weights.config)
+        self.adapters = adapters
+    }
+
+    /// Loads config and weights from a Hugging Face model directory.
+    public static func load(directory: String, cacheFloat32: Bool = false) throws -> LlamaModel {
+        let config = try LlamaConfig.load(path: directory)
+        return LlamaModel(weights: try LlamaWeights.load(directory: directory, config: config, cacheFloat32: cacheFloat32))
+    }
+
+    /// Runs embeddings, decoder layers and the final norm; returns the normed hidden states `[N, D]`.
+    ///
+    /// - Parameters:
+    ///   - checkpointing: run each decoder layer as a recompute segment (activations rebuilt in backward).
+    ///   - dropoutSeed: base seed of the LoRA dropout masks; each layer and projection derives its own.
+    ///   - observe: receives `("embed", h)`, `("0", h)`, … `("final_norm", h)` (for parity checks).
+    public func forward(
+        _ batch: ModelBatch, tape: Tape, checkpointing: Bool = false, dropoutSeed: UInt64 = 0,
+        observe: ((String, Tensor) -> Void)? = nil
+    ) -> Variable {
+        let (cos, sin) = rope.tables(positions: batch.positions)
+        var h = tape.embedding(batch.ids, table: weights.embedding)
+        observe?("embed", h.value)
+        for layer in 0..<config.numLayers {
+            if checkpointing && tape.isRecording {
+                h = tape.recompute([h]) { t, inputs in
+                    self.decoderLayer(layer, inputs[0], tape: t, batch: batch, cos: cos, sin: sin, dropoutSeed: dropoutSeed)
+                }
+            } else {
+                h = decoderLayer(layer, h, tape: tape, batch: batch, cos: cos, sin: sin, dropoutSeed: dropoutSeed)
+            }
+            observe?("\(layer)", h.value)
+        }
+        let out = tape.rmsNorm(h, weight: weights.finalNorm, eps: config.rmsNormEps)
+        observe?("final_norm", out.value)
+        return out
+    }
+
+    /// Σ NLL over the batch's loss positions (a scalar on the tape). Divide by the step's target count
+    /// when back-propagating (`tape.backward(from:seedScale:)`).
+    public func lossSum(_ batch: ModelBatch, tape: Tape, checkpointing: Bool = false, dropoutSeed: UInt64 = 0) -> Variable {
+        let hidden = forward(batch, tape: tape, checkpointing: checkpointing, dropoutSeed: dropoutSeed)
+        return tape.lmHeadCrossEntropy(hidden, weight: weights.lmHead, positions: batch.lossPositions, targets: batch.lossTargets)
+    }
+
+    /// Full logits `[N, V]` from normed hidden states (diagnostics and generation; training never
+    /// materialises these).
+    public func logits(hidden: Tensor) -> Tensor {
+        let n = hidden.rows, d = config.hiddenSize, v = config.vocabSize
+        let out = Tensor(uninitialized: [n, v])
+        weights.lmHead.withFloat32 { w in
+            sgemm(transA: false, transB: true, m: n, n: v, k: d, hidden.data, lda: d, w, ldb: d, out.data, ldc: v)
+        }
+        return out
+    }
+
+    func decoderLayer(
+        _ layer: Int, _ h: Variable, tape: Tape, batch: ModelBatch, cos: Tensor, sin: Tensor, dropoutSeed: UInt64
+    ) -> Variable {
+        let w = weights.layers[layer], c = config
+        let x = tape.rmsNorm(h, weight: w.inputNorm, eps: c.rmsNormEps)
+        var q = project(.q, x, layer: layer, tape: tape, dropoutSeed: dropoutSeed)   // [N, H·d]
+        var k = project(.k, x, layer: layer, tape: tape, dropoutSeed: dropoutSeed)   // [N, G·d]
+        let v = project(.v, x, layer: layer, tape: tape, dropoutSeed: dropoutSeed)   // [N, G·d]
+        q = tape.rope(q, heads: c.numHeads, headDim: c.headDim, cos: cos, sin: sin)
+        k = tape.rope(k, heads: c.numKVHeads, headDim: c.headDim, cos: cos, sin: sin)
+        let attn = tape.attention(q: q, k: k, v: v, heads: c.numHeads, kvHeads: c.numKVHeads, headDim: c.headDim,
+                                  segments: batch.segments)                        // [N, H·d]
+        let h1 = tape.add(h, project(.o, attn, layer: layer, tape: tape, dropoutSeed: dropoutSeed))
+        let m = tape.rmsNorm(h1, weight: w.postAttentionNorm, eps: c.rmsNormEps)
+        let gate = project(.gate, m, layer: layer, tape: tape, dropoutSeed: dropoutSeed)  // [N, I]
+        let up = project(.up, m, layer: layer, tape: tape, dropoutSeed: dropoutSeed)      // [N, I]
+        let mlp = project(.down, tape.swiglu(gate: gate, up: up), layer: layer, tape: tape, dropoutSeed: dropoutSeed)
+        return tape.add(h1, mlp)
+    }
+
+    /// A projection through the frozen weight, plus its LoRA branch when the projection is adapted.
+    func project(_ p: Projection, _ x: Variable, layer: Int, tape: Tape, dropoutSeed: UInt64) -> Variable {
+        let w = weights.layers[layer][p]
+        guard let adapters, let pair = adapters.pairs[layer][p] else { return tape.linear(x, w) }
+        let seed = dropoutSeed ^ (UInt64(layer) &* 0x9E37_79B9_7F4A_7C15) ^ (UInt64(Projection.allCases.firstIndex(of: p)! + 1) &* 0xC2B2_AE3D_27D4_EB4F)
+        return tape.loraLinear(x, w, a: pair.a, b: pair.b, scale: adapters.config.scale,
+                               dropout: Float(adapters.config.dropout), dropoutSeed: seed)
+    }
+}

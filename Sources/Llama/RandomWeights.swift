@@ -1,0 +1,104 @@
+import Autodiff
+import Foundation
+import SafeTensors
+import Tensors
+
+/// Randomly initialised base weights: for `llama-sft init-model` (the embedded tiny base model) and
+/// `llama-sft bench` (named shapes without downloading anything).
+///
+/// Init (deterministic in `seed`): Linear weights N(0, 1)/√in, the LM head half that, embeddings
+/// N(0, 0.5²), RMSNorm weights 1. The values only need to keep activations well scaled.
+extension LlamaWeights {
+    public enum StorageType: String, Sendable { case f32 = "F32", bf16 = "BF16" }
+
+    public static func random(config c: LlamaConfig, seed: UInt64, storage: StorageType) -> LlamaWeights {
+        var stream: UInt64 = 0
+        func matrix(_ rows: Int, _ cols: Int, std: Float) -> FrozenWeight {
+            stream += 1
+            let s = seed &* 0x9E37_79B9_7F4A_7C15 &+ stream
+            switch storage {
+            case .f32:
+                let t = Tensor(uninitialized: [rows, cols])
+                fillNormal(t.data, count: t.count, std: std, seed: s)
+                return FrozenWeight(t)
+            case .bf16:
+                let owner = HalfBuffer(count: rows * cols)
+                let tmp = Tensor(uninitialized: [min(rows * cols, 1 << 20)])
+                var done = 0
+                while done < rows * cols {  // in chunks, so a large model never has an fp32 copy
+                    let n = min(tmp.count, rows * cols - done)
+                    fillNormal(tmp.data, count: n, std: std, seed: s &+ UInt64(done) &* 0x1000_0000_01B3)
+                    convertFloatToBF16(tmp.data, owner.pointer + done, count: n)
+                    done += n
+                }
+                return FrozenWeight(rows: rows, columns: cols, storage: .bfloat16(owner.pointer), owner: owner)
+            }
+        }
+        let d = c.hiddenSize
+        let embedding = matrix(c.vocabSize, d, std: 0.5)
+        var layers: [LayerWeights] = []
+        for _ in 0..<c.numLayers {
+            var p: [Projection: FrozenWeight] = [:]
+            for proj in Projection.allCases {
+                let shape = proj.shape(c)
+                p[proj] = matrix(shape[0], shape[1], std: 1 / Float(shape[1]).squareRoot())
+            }
+            layers.append(LayerWeights(inputNorm: Tensor(shape: [d], repeating: 1), postAttentionNorm: Tensor(shape: [d], repeating: 1), projections: p))
+        }
+        let head = c.tieWordEmbeddings ? embedding : matrix(c.vocabSize, d, std: 0.5 / Float(d).squareRoot())
+        return LlamaWeights(config: c, embedding: embedding, layers: layers, finalNorm: Tensor(shape: [d], repeating: 1), lmHead: head)
+    }
+
+    /// The weights as safetensors entries with HF names in state-dict order, in their storage dtype
+    /// (no lm_head when tied).
+    public func tensorsToWrite() -> [TensorToWrite] {
+        func entry(_ name: String, _ w: FrozenWeight, shape: [Int]) -> TensorToWrite {
+            switch w.storage {
+            case .float32(let t):
+                return TensorToWrite(name: name, dtype: .f32, shape: shape) { buf in
+                    buf.copyMemory(from: UnsafeRawBufferPointer(start: t.data, count: t.count * 4))
+                }
+            case .bfloat16(let p), .float16(let p):
+                let dtype: DType = { if case .bfloat16 = w.storage { return .bf16 } else { return .f16 } }()
+                return TensorToWrite(name: name, dtype: dtype, shape: shape) { buf in
+                    buf.copyMemory(from: UnsafeRawBufferPointer(start: p, count: w.count * 2))
+                }
+            }
+        }
+        func vector(_ name: String, _ t: Tensor, like w: FrozenWeight) -> TensorToWrite {
+            if case .float32 = w.storage { return entry(name, FrozenWeight(t), shape: [t.count]) }
+            let owner = HalfBuffer(count: t.count)
+            convertFloatToBF16(t.data, owner.pointer, count: t.count)
+            return entry(name, FrozenWeight(rows: 1, columns: t.count, storage: .bfloat16(owner.pointer), owner: owner), shape: [t.count])
+        }
+        var out = [entry("model.embed_tokens.weight", embedding, shape: embedding.shape)]
+        for (l, layer) in layers.enumerated() {
+            out.append(vector("model.layers.\(l).input_layernorm.weight", layer.inputNorm, like: embedding))
+            for p in Projection.allCases { out.append(entry(p.path(layer: l) + ".weight", layer[p], shape: layer[p].shape)) }
+            out.append(vector("model.layers.\(l).post_attention_layernorm.weight", layer.postAttentionNorm, like: embedding))
+        }
+        out.append(vector("model.norm.weight", finalNorm, like: embedding))
+        if !config.tieWordEmbeddings { out.append(entry("lm_head.weight", lmHead, shape: lmHead.shape)) }
+        return out
+    }
+}
+
+/// Owns a buffer of 16-bit values (bf16 weights made in memory).
+final class HalfBuffer: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<UInt16>
+    init(count: Int) { pointer = .allocate(capacity: max(count, 1)) }
+    deinit { pointer.deallocate() }
+}
+
+/// N(0, std²) samples by Box–Muller over a SplitMix64 stream (deterministic in `seed`).
+func fillNormal(_ p: UnsafeMutablePointer<Float>, count: Int, std: Float, seed: UInt64) {
+    var i = 0
+    while i < count {
+        let u1 = max(DropoutMask.uniform(seed: seed, index: i), 1e-7)
+        let u2 = DropoutMask.uniform(seed: seed ^ 0xD1B5_4A32_D192_ED03, index: i)
+        let r = (-2 * Foundation.log(u1)).squareRoot() * std
+        p[i] = r * Foundation.cos(2 * Float.pi * u2)
+        if i + 1 < count { p[i + 1] = r * Foundation.sin(2 * Float.pi * u2) }
+        i += 2
+    }
+}

@@ -1,0 +1,42 @@
+import CBLAS
+
+/// `C = alpha · op(A) · op(B) + beta · C`, row-major, through OpenBLAS `cblas_sgemm`.
+///
+/// `op(A)` is `[m, k]` and `op(B)` is `[k, n]`; `lda`, `ldb`, `ldc` are the row strides of the
+/// stored matrices (so a column block of a wider matrix can be used in place, e.g. one attention head).
+@inline(__always)
+public func sgemm(
+    transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+    alpha: Float = 1, _ a: UnsafePointer<Float>, lda: Int,
+    _ b: UnsafePointer<Float>, ldb: Int,
+    beta: Float = 0, _ c: UnsafeMutablePointer<Float>, ldc: Int
+) {
+    if m == 0 || n == 0 { return }
+    if k == 0 {
+        // BLAS would leave C untouched with beta 1 and is allowed to skip it otherwise; make it explicit.
+        if beta == 0 { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
+        else if beta != 1 { for i in 0..<m { for j in 0..<n { c[i * ldc + j] *= beta } } }
+        return
+    }
+    cblas_sgemm(
+        CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+        blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
+}
+
+/// `x · Wᵀ` for `x: [m, k]`, `W: [n, k]` (the Linear layout): a new `[m, n]` tensor.
+public func matmulTransposed(_ x: Tensor, _ w: Tensor) -> Tensor {
+    let m = x.rows, k = x.columns, n = w.rows
+    precondition(w.columns == k, "matmulTransposed: x \(x.shape) and W \(w.shape) disagree on k")
+    let y = Tensor(uninitialized: [m, n])
+    sgemm(transA: false, transB: true, m: m, n: n, k: k, x.data, lda: k, w.data, ldb: k, y.data, ldc: n)
+    return y
+}
+
+/// `A · B` for `A: [m, k]`, `B: [k, n]`.
+public func matmul(_ a: Tensor, _ b: Tensor) -> Tensor {
+    let m = a.rows, k = a.columns, n = b.columns
+    precondition(b.rows == k, "matmul: A \(a.shape) and B \(b.shape) disagree on k")
+    let y = Tensor(uninitialized: [m, n])
+    sgemm(transA: false, transB: false, m: m, n: n, k: k, a.data, lda: k, b.data, ldb: n, y.data, ldc: n)
+    return y
+}

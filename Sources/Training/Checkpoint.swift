@@ -1,0 +1,162 @@
+import Foundation
+import Llama
+import SafeTensors
+import Tensors
+
+/// Errors of checkpoint I/O; a failed save never touches the previous checkpoint.
+public struct CheckpointError: LocalizedError, Sendable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var errorDescription: String? { message }
+}
+
+/// `<output_dir>/checkpoints/step-NNNNNN/`: the adapter (PEFT layout), `optimizer.safetensors`
+/// (AdamW moments), `trainer_state.json` and the resolved `recipe.json`; `checkpoints/latest` names the
+/// newest complete one.
+///
+/// Saving writes everything into a temporary folder beside the final one, fsyncs, then renames it
+/// into place and replaces `latest` atomically, so a kill at any instant leaves the previous
+/// checkpoint intact and `latest` pointing at a complete folder.
+public enum Checkpoints {
+    /// Test hook: called before each file of a checkpoint is written (simulates a full disk).
+    nonisolated(unsafe) public static var beforeWrite: ((String) throws -> Void)?
+
+    public static func directory(_ outputDir: String) -> String { (outputDir as NSString).appendingPathComponent("checkpoints") }
+
+    public static func name(step: Int) -> String { String(format: "step-%06d", step) }
+
+    /// Writes a checkpoint for `state.step`; returns its path.
+    @discardableResult
+    public static func save(outputDir: String, state: TrainerState, recipe: Recipe, adapters: LoRAAdapters,
+                            optimizer: AdamW, keepLast: Int) throws -> String {
+        let root = directory(outputDir)
+        let final = (root as NSString).appendingPathComponent(name(step: state.step))
+        let temp = (root as NSString).appendingPathComponent(".tmp-\(name(step: state.step))-\(getpid())")
+        let fm = FileManager.default
+        do {
+            try fm.createDirectory(atPath: root, withIntermediateDirectories: true)
+            try? fm.removeItem(atPath: temp)
+            try fm.createDirectory(atPath: temp, withIntermediateDirectories: true)
+
+            try beforeWrite?("adapter_model.safetensors")
+            try PEFTAdapter.save(adapters, baseModel: recipe.model, to: temp)
+
+            try beforeWrite?("optimizer.safetensors")
+            var tensors: [TensorToWrite] = []
+            for (i, (name, _)) in adapters.namedParameters.enumerated() {
+                tensors.append(.float32(name: "m." + name, shape: optimizer.m[i].shape, data: optimizer.m[i].array))
+                tensors.append(.float32(name: "v." + name, shape: optimizer.v[i].shape, data: optimizer.v[i].array))
+            }
+            try SafeTensorsWriter.write(tensors, metadata: ["format": "pt", "adamw_step": "\(optimizer.step)"],
+                                        to: (temp as NSString).appendingPathComponent("optimizer.safetensors"))
+
+            try beforeWrite?("trainer_state.json")
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try AtomicFile.write(try encoder.encode(state), to: (temp as NSString).appendingPathComponent("trainer_state.json"))
+            try beforeWrite?("recipe.json")
+            try AtomicFile.write(recipe.jsonData, to: (temp as NSString).appendingPathComponent("recipe.json"))
+            fsyncDirectory(temp)
+
+            // Replace an existing folder of the same step (a re-run after resume) only once the new one is complete.
+            if fm.fileExists(atPath: final) {
+                let old = final + ".old-\(getpid())"
+                try fm.moveItem(atPath: final, toPath: old)
+                try fm.moveItem(atPath: temp, toPath: final)
+                try? fm.removeItem(atPath: old)
+            } else {
+                try fm.moveItem(atPath: temp, toPath: final)
+            }
+            fsyncDirectory(root)
+            try beforeWrite?("latest")
+            try AtomicFile.write(Data((name(step: state.step) + "\n").utf8), to: (root as NSString).appendingPathComponent("latest"))
+        } catch {
+            try? fm.removeItem(atPath: temp)
+            let last = latest(outputDir).map { "the last complete checkpoint (\(($0 as NSString).lastPathComponent)) is intact" }
+                ?? "no earlier checkpoint exists"
+            throw CheckpointError("cannot write checkpoint \(final): \(error.localizedDescription). Free disk space or fix permissions of \(outputDir); \(last).")
+        }
+        prune(outputDir, keepLast: keepLast)
+        return final
+    }
+
+    /// The newest complete checkpoint, following `latest` (or, if that is missing, the highest complete step).
+    public static func latest(_ outputDir: String) -> String? {
+        let root = directory(outputDir)
+        if let text = try? String(contentsOfFile: (root as NSString).appendingPathComponent("latest"), encoding: .utf8) {
+            let path = (root as NSString).appendingPathComponent(text.trimmingCharacters(in: .whitespacesAndNewlines))
+            if isComplete(path) { return path }
+        }
+        return complete(outputDir).last
+    }
+
+    /// Complete checkpoint folders, oldest first.
+    public static func complete(_ outputDir: String) -> [String] {
+        let root = directory(outputDir)
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [])
+            .filter { $0.hasPrefix("step-") && !$0.contains(".old-") }.sorted()
+        return names.map { (root as NSString).appendingPathComponent($0) }.filter(isComplete)
+    }
+
+    static func isComplete(_ path: String) -> Bool {
+        ["adapter_model.safetensors", "adapter_config.json", "optimizer.safetensors", "trainer_state.json", "recipe.json"]
+            .allSatisfy { FileManager.default.fileExists(atPath: (path as NSString).appendingPathComponent($0)) }
+    }
+
+    /// Removes leftovers of interrupted saves (temporary folders).
+    public static func cleanTemporaries(_ outputDir: String) {
+        let root = directory(outputDir)
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [] where name.hasPrefix(".tmp-") || name.contains(".old-") {
+            try? FileManager.default.removeItem(atPath: (root as NSString).appendingPathComponent(name))
+        }
+    }
+
+    /// Keeps the newest `keepLast` complete checkpoints (never the one `latest` names).
+    static func prune(_ outputDir: String, keepLast: Int) {
+        let all = complete(outputDir)
+        let keep = Set(all.suffix(max(1, keepLast))).union(latest(outputDir).map { [$0] } ?? [])
+        for path in all where !keep.contains(path) { try? FileManager.default.removeItem(atPath: path) }
+    }
+
+    /// What a checkpoint holds.
+    public struct Loaded {
+        public let path: String
+        public let state: TrainerState
+        public let recipe: Recipe
+        public let m: [Tensor]
+        public let v: [Tensor]
+        public let adamStep: Int
+    }
+
+    /// Reads a checkpoint's state, recipe and optimizer moments for `adapters`' parameters (the adapter
+    /// tensors themselves are loaded through `PEFTAdapter.load` by the caller).
+    public static func load(_ path: String, parameterNames: [String]) throws -> Loaded {
+        let statePath = (path as NSString).appendingPathComponent("trainer_state.json")
+        guard let data = FileManager.default.contents(atPath: statePath) else { throw CheckpointError("\(statePath): cannot read the trainer state") }
+        let state: TrainerState
+        do { state = try JSONDecoder().decode(TrainerState.self, from: data) } catch {
+            throw CheckpointError("\(statePath): not a trainer state of this version (\(error.localizedDescription))")
+        }
+        guard state.formatVersion == TrainerState.formatVersion else {
+            throw CheckpointError("\(statePath): format version \(state.formatVersion), this llama-sft reads \(TrainerState.formatVersion)")
+        }
+        let recipe = try Recipe.load(path: (path as NSString).appendingPathComponent("recipe.json"), baseDirectory: "/")
+        let opt = try SafeTensorsFile(path: (path as NSString).appendingPathComponent("optimizer.safetensors"))
+        var m: [Tensor] = [], v: [Tensor] = []
+        for name in parameterNames {
+            for (prefix, list) in [("m.", 0), ("v.", 1)] {
+                guard let info = opt.info(prefix + name) else { throw CheckpointError("\(opt.path): missing \(prefix + name)") }
+                let t = Tensor(uninitialized: info.shape)
+                try opt.readFloat32(prefix + name, into: t.data, count: t.count)
+                if list == 0 { m.append(t) } else { v.append(t) }
+            }
+        }
+        let adamStep = Int(opt.metadata["adamw_step"] ?? "") ?? state.step
+        return Loaded(path: path, state: state, recipe: recipe, m: m, v: v, adamStep: adamStep)
+    }
+
+    static func fsyncDirectory(_ path: String) {
+        let fd = open(path, O_RDONLY)
+        if fd >= 0 { fsync(fd); close(fd) }
+    }
+}

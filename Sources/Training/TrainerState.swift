@@ -1,0 +1,39 @@
+import Foundation
+
+/// Where a run stands after an optimizer step; saved as `trainer_state.json` in every checkpoint.
+///
+/// Everything random is derived from `(seed, epoch)` (data order) or `(seed, step, micro-batch)`
+/// (dropout masks), so this cursor plus the AdamW moments is the whole state of the run.
+public struct TrainerState: Codable, Sendable, Equatable {
+    public static let formatVersion = 1
+
+    public var formatVersion = TrainerState.formatVersion
+    /// Optimizer steps done.
+    public var step = 0
+    /// The epoch of the next micro-batch, and its index within that epoch's micro-batch list.
+    public var epoch = 0
+    public var indexInEpoch = 0
+    public var seed = 0
+    /// Schedule position: λ is recomputed from these and `step`.
+    public var totalSteps = 0
+    public var warmupSteps = 0
+    public var baseLR = 0.0
+    public var tokensSeen = 0
+    public var trainedTokensSeen = 0
+    public var bestEvalLoss: Double?
+    public var lastLoss: Double?
+    public var lastEvalLoss: Double?
+    /// SHA-256 of the math-relevant recipe keys (see `Recipe.mathFingerprint`).
+    public var recipeHash = ""
+    public var elapsedSeconds = 0.0
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case formatVersion = "format_version", step, epoch, indexInEpoch = "index_in_epoch", seed
+        case totalSteps = "total_steps", warmupSteps = "warmup_steps", baseLR = "base_lr"
+        case tokensSeen = "tokens_seen", trainedTokensSeen = "trained_tokens_seen"
+        case bestEvalLoss = "best_eval_loss", lastLoss = "last_loss", lastEvalLoss = "last_eval_loss"
+        case recipeHash = "recipe_hash", elapsedSeconds = "elapsed_seconds"
+    }
+}

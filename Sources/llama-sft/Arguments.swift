@@ -1,0 +1,101 @@
+import Foundation
+
+/// A usage error: printed with the subcommand's usage, exit code 2.
+struct UsageError: Error, CustomStringConvertible {
+    let message: String
+    init(_ message: String) { self.message = message }
+    var description: String { message }
+}
+
+/// Minimal `--flag value` / `--switch` / positional parser shared by every subcommand.
+/// Unknown flags are errors (with a "did you mean" hint), never ignored.
+struct Arguments {
+    private(set) var positionals: [String] = []
+    private var values: [String: String] = [:]
+    private var switches: Set<String> = []
+
+    /// - Parameters:
+    ///   - valued: flags that take a value (`--out DIR`); `--out=DIR` also works.
+    ///   - switches: flags without a value.
+    init(_ args: [String], valued: Set<String>, switches known: Set<String>) throws {
+        var i = 0
+        while i < args.count {
+            let a = args[i]
+            if a.hasPrefix("--") && a.count > 2 {
+                var name = String(a.dropFirst(2))
+                var inline: String?
+                if let eq = name.firstIndex(of: "=") {
+                    inline = String(name[name.index(after: eq)...])
+                    name = String(name[..<eq])
+                }
+                if valued.contains(name) {
+                    if let inline { values[name] = inline } else {
+                        guard i + 1 < args.count else { throw UsageError("--\(name) needs a value") }
+                        values[name] = args[i + 1]
+                        i += 1
+                    }
+                } else if known.contains(name) {
+                    guard inline == nil else { throw UsageError("--\(name) takes no value") }
+                    switches.insert(name)
+                } else {
+                    let hint = closestMatch(name, in: valued.union(known)).map { " (did you mean --\($0)?)" } ?? ""
+                    throw UsageError("unknown option --\(name)\(hint)")
+                }
+            } else {
+                positionals.append(a)
+            }
+            i += 1
+        }
+    }
+
+    func value(_ name: String) -> String? { values[name] }
+    func flag(_ name: String) -> Bool { switches.contains(name) }
+
+    func required(_ name: String) throws -> String {
+        guard let v = values[name] else { throw UsageError("missing --\(name)") }
+        return v
+    }
+
+    func int(_ name: String, default def: Int) throws -> Int {
+        guard let s = values[name] else { return def }
+        guard let v = Int(s) else { throw UsageError("--\(name) expects an integer, got '\(s)'") }
+        return v
+    }
+
+    func double(_ name: String, default def: Double) throws -> Double {
+        guard let s = values[name] else { return def }
+        guard let v = Double(s) else { throw UsageError("--\(name) expects a number, got '\(s)'") }
+        return v
+    }
+}
+
+/// The closest candidate by edit distance, if it is close enough to be a plausible typo.
+func closestMatch(_ word: String, in candidates: Set<String>) -> String? {
+    var best: (String, Int)?
+    for c in candidates.sorted() {
+        let d = editDistance(word, c)
+        if d <= max(2, c.count / 3), d < (best?.1 ?? Int.max) { best = (c, d) }
+    }
+    return best?.0
+}
+
+func editDistance(_ a: String, _ b: String) -> Int {
+    let x = Array(a), y = Array(b)
+    if x.isEmpty { return y.count }
+    if y.isEmpty { return x.count }
+    var prev = Array(0...y.count)
+    var cur = prev
+    for i in 1...x.count {
+        cur[0] = i
+        for j in 1...y.count {
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x[i - 1] == y[j - 1] ? 0 : 1))
+        }
+        swap(&prev, &cur)
+    }
+    return prev[y.count]
+}
+
+/// Writes to standard error.
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}

@@ -1,0 +1,89 @@
+import Autodiff
+import Foundation
+import Tensors
+import XCTest
+
+final class AttentionGradientTests: XCTestCase {
+    /// Naive reference: per segment, per head, explicit causal softmax in Double.
+    func referenceAttention(q: Tensor, k: Tensor, v: Tensor, heads: Int, kvHeads: Int, d: Int, segments: [Segment]) -> [Float] {
+        let n = q.rows
+        var out = [Float](repeating: 0, count: n * heads * d)
+        let rep = heads / kvHeads
+        for seg in segments {
+            for h in 0..<heads {
+                let g = h / rep
+                for i in 0..<seg.length {
+                    let qi = seg.start + i
+                    var scores: [Double] = []
+                    for j in 0...i {
+                        var s = 0.0
+                        for c in 0..<d { s += Double(q[qi * heads * d + h * d + c]) * Double(k[(seg.start + j) * kvHeads * d + g * d + c]) }
+                        scores.append(s / Double(d).squareRoot())
+                    }
+                    let m = scores.max()!
+                    let e = scores.map { Foundation.exp($0 - m) }
+                    let z = e.reduce(0, +)
+                    for c in 0..<d {
+                        var acc = 0.0
+                        for j in 0...i { acc += e[j] / z * Double(v[(seg.start + j) * kvHeads * d + g * d + c]) }
+                        out[qi * heads * d + h * d + c] = Float(acc)
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    func check(heads: Int, kvHeads: Int, d: Int, n: Int, segments: [Segment], seed: UInt64) {
+        let q = leaf([n, heads * d], seed: seed), k = leaf([n, kvHeads * d], seed: seed + 1)
+        let v = leaf([n, kvHeads * d], seed: seed + 2)
+        let y = Tape().attention(q: q, k: k, v: v, heads: heads, kvHeads: kvHeads, headDim: d, segments: segments)
+        let ref = referenceAttention(q: q.value, k: k.value, v: v.value, heads: heads, kvHeads: kvHeads, d: d, segments: segments)
+        for i in 0..<ref.count { XCTAssertEqual(y.value[i], ref[i], accuracy: 1e-5, "element \(i)") }
+        assertGradients(GradCheck.check([("q", q), ("k", k), ("v", v)]) {
+            $0.attention(q: q, k: k, v: v, heads: heads, kvHeads: kvHeads, headDim: d, segments: segments)
+        }, tolerance: 1e-3)
+    }
+
+    func testMultiHeadNoGrouping() { check(heads: 2, kvHeads: 2, d: 4, n: 6, segments: [Segment(start: 0, length: 6)], seed: 40) }
+    func testGroupsOfTwo() { check(heads: 4, kvHeads: 2, d: 4, n: 5, segments: [Segment(start: 0, length: 5)], seed: 50) }
+    func testMultiQuery() { check(heads: 3, kvHeads: 1, d: 6, n: 5, segments: [Segment(start: 0, length: 5)], seed: 60) }
+    func testGroupsOfThree() { check(heads: 6, kvHeads: 2, d: 4, n: 4, segments: [Segment(start: 0, length: 4)], seed: 70) }
+
+    func testDocumentMaskAndPadding() {
+        // Rows 0-2: document A; 3-6: document B; 7-8: padding (in no segment).
+        check(heads: 4, kvHeads: 2, d: 4, n: 9, segments: [Segment(start: 0, length: 3), Segment(start: 3, length: 4)], seed: 80)
+    }
+
+    func testPaddingRowsAreNeverAttendedAndGetNoGradient() {
+        let heads = 2, kv = 1, d = 4, n = 6
+        let segs = [Segment(start: 0, length: 4)]  // rows 4, 5 are padding
+        let q = leaf([n, heads * d], seed: 90), k = leaf([n, kv * d], seed: 91), v = leaf([n, kv * d], seed: 92)
+        let tape = Tape()
+        let y = tape.attention(q: q, k: k, v: v, heads: heads, kvHeads: kv, headDim: d, segments: segs)
+        // Changing the padding rows' k/v leaves real outputs untouched.
+        let k2 = Variable(k.value.copy()), v2 = Variable(v.value.copy())
+        for i in (4 * kv * d)..<(n * kv * d) { k2.value[i] = 100; v2.value[i] = -100 }
+        let y2 = Tape().attention(q: q, k: k2, v: v2, heads: heads, kvHeads: kv, headDim: d, segments: segs)
+        XCTAssertEqual(y.value.array, y2.value.array)
+        for i in (4 * heads * d)..<(n * heads * d) { XCTAssertEqual(y.value[i], 0) }
+        tape.backward(from: y, seed: randomTensor([n, heads * d], seed: 93))
+        for i in (4 * kv * d)..<(n * kv * d) {
+            XCTAssertEqual(k.grad![i], 0)
+            XCTAssertEqual(v.grad![i], 0)
+        }
+    }
+
+    func testPackedDocumentEqualsAlone() {
+        let heads = 2, kv = 1, d = 4
+        let q = randomTensor([7, heads * d], seed: 94), k = randomTensor([7, kv * d], seed: 95), v = randomTensor([7, kv * d], seed: 96)
+        let packed = Tape().attention(q: Variable(q), k: Variable(k), v: Variable(v), heads: heads, kvHeads: kv, headDim: d,
+                                      segments: [Segment(start: 0, length: 3), Segment(start: 3, length: 4)])
+        func slice(_ t: Tensor, _ r: Range<Int>) -> Tensor {
+            Tensor(shape: [r.count, t.columns], values: Array(t.array[(r.lowerBound * t.columns)..<(r.upperBound * t.columns)]))
+        }
+        let alone = Tape().attention(q: Variable(slice(q, 3..<7)), k: Variable(slice(k, 3..<7)), v: Variable(slice(v, 3..<7)),
+                                     heads: heads, kvHeads: kv, headDim: d, segments: [Segment(start: 0, length: 4)])
+        for i in 0..<alone.value.count { XCTAssertEqual(packed.value[3 * heads * d + i], alone.value[i], accuracy: 1e-6) }
+    }
+}

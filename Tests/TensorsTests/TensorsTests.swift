@@ -1,0 +1,134 @@
+import Tensors
+import XCTest
+
+final class GEMMTests: XCTestCase {
+    /// Naive reference for `op(A)·op(B)`.
+    func reference(_ a: [Float], _ b: [Float], m: Int, n: Int, k: Int, transA: Bool, transB: Bool) -> [Float] {
+        var c = [Float](repeating: 0, count: m * n)
+        for i in 0..<m {
+            for j in 0..<n {
+                var s: Float = 0
+                for p in 0..<k {
+                    let av = transA ? a[p * m + i] : a[i * k + p]
+                    let bv = transB ? b[j * k + p] : b[p * n + j]
+                    s += av * bv
+                }
+                c[i * n + j] = s
+            }
+        }
+        return c
+    }
+
+    func testEveryTransposeCombination() {
+        let m = 5, n = 7, k = 3
+        let a = (0..<(m * k)).map { Float($0 % 7) - 3 }
+        let b = (0..<(k * n)).map { Float($0 % 5) * 0.5 - 1 }
+        for transA in [false, true] {
+            for transB in [false, true] {
+                var c = [Float](repeating: 42, count: m * n)
+                sgemm(transA: transA, transB: transB, m: m, n: n, k: k, a, lda: transA ? m : k, b, ldb: transB ? k : n,
+                      &c, ldc: n)
+                XCTAssertEqual(c, reference(a, b, m: m, n: n, k: k, transA: transA, transB: transB), "transA \(transA) transB \(transB)")
+            }
+        }
+    }
+
+    func testBetaAccumulatesAndAlphaScales() {
+        var c: [Float] = [1, 1, 1, 1]
+        sgemm(transA: false, transB: false, m: 2, n: 2, k: 1, alpha: 2, [1, 2], lda: 1, [3, 4], ldb: 2, beta: 1, &c, ldc: 2)
+        XCTAssertEqual(c, [7, 9, 13, 17])
+    }
+
+    func testMatmulTransposedMatchesMatmul() {
+        let x = Tensor(shape: [2, 3], values: [1, 2, 3, 4, 5, 6])
+        let w = Tensor(shape: [2, 3], values: [1, 0, -1, 2, 1, 0])
+        XCTAssertEqual(matmulTransposed(x, w).array, [-2, 4, -2, 13])
+        let wt = Tensor(shape: [3, 2], values: [1, 2, 0, 1, -1, 0])
+        XCTAssertEqual(matmul(x, wt).array, [-2, 4, -2, 13])
+    }
+}
+
+final class ConversionTests: XCTestCase {
+    func testBF16RoundsToNearestEven() {
+        // 1 + 2^-8 is exactly halfway between 1 and 1 + 2^-7: ties go to the even mantissa (1.0).
+        XCTAssertEqual(floatToBF16(1 + 1.0 / 256), 0x3F80)
+        // 1 + 3·2^-8 is halfway between 1 + 2^-7 (odd) and 1 + 2^-6 (even): rounds up.
+        XCTAssertEqual(floatToBF16(1 + 3.0 / 256), 0x3F82)
+        XCTAssertEqual(floatToBF16(1 + 1.0 / 256 + 1.0 / 65536), 0x3F81)
+        XCTAssertEqual(floatToBF16(-2), 0xC000)
+        XCTAssertEqual(floatToBF16(.infinity), 0x7F80)
+        XCTAssertTrue(bf16ToFloat(floatToBF16(.nan)).isNaN)
+        XCTAssertEqual(floatToBF16(Float(bitPattern: 0x7F7F_FFFF)), 0x7F80, "overflow rounds to infinity")
+    }
+
+    func testBF16WideningIsExactAndRoundTrips() {
+        var bits = [UInt16]()
+        for e in stride(from: 0, to: 0xFFFF, by: 37) where (e & 0x7F80) != 0x7F80 { bits.append(UInt16(e)) }
+        var wide = [Float](repeating: 0, count: bits.count)
+        convertBF16ToFloat(bits, &wide, count: bits.count)
+        var back = [UInt16](repeating: 0, count: bits.count)
+        convertFloatToBF16(wide, &back, count: bits.count)
+        XCTAssertEqual(back, bits)
+        XCTAssertEqual(bf16ToFloat(0x3FC0), 1.5)
+    }
+
+    func testF16Conversion() {
+        let values: [Float] = [0, 1, -2.5, 65504, 6.1035156e-05, 0.33325195]
+        var half = [UInt16](repeating: 0, count: values.count)
+        convertFloatToF16(values, &half, count: values.count)
+        XCTAssertEqual(half[1], 0x3C00)
+        XCTAssertEqual(half[3], 0x7BFF)
+        var back = [Float](repeating: 0, count: values.count)
+        convertF16ToFloat(half, &back, count: values.count)
+        XCTAssertEqual(back, values)
+    }
+}
+
+final class KernelTests: XCTestCase {
+    func testExpPolynomialIsAccurate() {
+        var worst: Float = 0
+        var x: Float = -20
+        while x < 20 {
+            let rel = abs(expScalar(x) - Float(Foundation.exp(Double(x)))) / Float(Foundation.exp(Double(x)))
+            worst = max(worst, rel)
+            x += 0.01
+        }
+        XCTAssertLessThan(worst, 3e-7)
+        XCTAssertEqual(expScalar(-.infinity), 0, accuracy: 1e-37)
+    }
+
+    func testReductionsAndTails() {
+        let n = 37
+        let a = (0..<n).map { Float($0) * 0.5 - 4 }, b = (0..<n).map { Float($0 % 3) }
+        var expected: Float = 0
+        for i in 0..<n { expected += a[i] * b[i] }
+        XCTAssertEqual(dot(a, b, n), expected, accuracy: 1e-4)
+        XCTAssertEqual(maxElement(a, n), a.max()!)
+        var e = a
+        let s = expShiftSum(&e, n, shift: 1)
+        XCTAssertEqual(s, a.map { Float(Foundation.exp(Double($0 - 1))) }.reduce(0, +), accuracy: 1e-3)
+    }
+
+    func testBufferPoolReusesStorage() {
+        BufferPool.shared.trim()
+        var first: UnsafeMutablePointer<Float>?
+        do {
+            let t = Tensor(zeros: [123, 7])
+            first = t.data
+            XCTAssertEqual(Int(bitPattern: t.data) % 64, 0, "storage is 64-byte aligned")
+        }
+        let again = Tensor(uninitialized: [7, 123])
+        XCTAssertEqual(again.data, first, "a freed buffer of the same size is reused")
+    }
+
+    func testParallelChunksCoverEveryIndexOnce() {
+        Threads.configure(2)
+        let n = 100_003
+        let out = Tensor(zeros: [n])
+        let p = SendablePointer(out.data)
+        parallelChunks(n, minimumPerChunk: 1000) { range in for i in range { p.pointer[i] += 1 } }
+        XCTAssertEqual(out.array.reduce(0, +), Float(n))
+    }
+}
+
+import Foundation
