@@ -22,6 +22,9 @@ public struct TrainOptions {
     public var log: (String) -> Void = { print($0) }
     /// Live progress bar (a TTY) instead of periodic plain lines.
     public var progressBar = false
+    /// Called after each optimizer step (its metrics line and any checkpoint written) with the step
+    /// number; the stop signals are checked right after it, so a test can stop a run at an exact step.
+    public var afterStep: ((Int) -> Void)?
     public init() {}
 }
 
@@ -268,6 +271,7 @@ public final class Trainer {
                 lastCheckpointStep = state.step
             }
             if state.step % 5 == 0 || state.step == total { writeLossCurve(metrics) }
+            options.afterStep?(state.step)
         }
         progress.finish()
 

@@ -1,21 +1,57 @@
 import Foundation
+import Training
 
 /// `llama-sft bench kernels | <shape> [...]`.
 enum BenchCommand {
     static let usage = """
     usage: llama-sft bench kernels [--threads N] [--repeats N]
+           llama-sft bench SHAPE [--seq 512] [--batch 1] [--trained-fraction 0.5] [--steps 4] [--warmup 1]
+                                 [--rank 8] [--threads N] [--gc] [--bf16 | --fp32] [--json]
+    SHAPE: \(StepBenchmark.shapes.keys.sorted().joined(separator: ", ")) (random weights; llama3-8b uses a bf16 base)
+
+    Times full LoRA training steps (forward, backward, clipping, AdamW; r=8, alpha 16, all 7 projections)
+    and prints tokens/s, peak RSS, achieved GFLOP/s and its share of this machine's measured sgemm peak.
+    Compare with ../shared/bench/torch_lora_bench.py run on the same shape, side by side.
     """
 
     static func run(_ args: [String]) throws -> Int32 {
-        let parsed = try Arguments(args, valued: ["threads", "repeats"], switches: [])
-        guard let what = parsed.positionals.first else { throw UsageError("what to benchmark?\n\(usage)") }
-        let threads = parsed.value("threads").flatMap(Int.init)
-        switch what {
-        case "kernels":
-            KernelBench.run(threads: threads, repeats: try parsed.int("repeats", default: 5))
-            return 0
-        default:
-            throw UsageError("unknown benchmark '\(what)'\n\(usage)")
+        let a = try Arguments(args, valued: ["threads", "repeats", "seq", "batch", "trained-fraction", "steps", "warmup", "rank"],
+                              switches: ["gc", "bf16", "fp32", "json"])
+        guard let what = a.positionals.first else { throw UsageError("what to benchmark?\n\(usage)") }
+        let threads = try a.value("threads").map { v -> Int in
+            guard let n = Int(v), n > 0 else { throw UsageError("--threads expects a positive integer") }
+            return n
         }
+        if what == "kernels" {
+            KernelBench.run(threads: threads, repeats: try a.int("repeats", default: 5))
+            return 0
+        }
+        guard StepBenchmark.shapes[what] != nil else { throw UsageError("unknown benchmark '\(what)'\n\(usage)") }
+        var o = StepBenchmark.Options()
+        o.shape = what
+        o.seq = try a.int("seq", default: 512)
+        o.batch = try a.int("batch", default: 1)
+        o.trainedFraction = try a.double("trained-fraction", default: 0.5)
+        o.steps = try a.int("steps", default: 4)
+        o.warmup = try a.int("warmup", default: 1)
+        o.rank = try a.int("rank", default: 8)
+        o.alpha = Double(2 * o.rank)
+        o.threads = threads
+        o.gradientCheckpointing = a.flag("gc")
+        if a.flag("bf16") { o.bf16 = true }
+        if a.flag("fp32") { o.bf16 = false }
+        guard o.seq >= 2, o.batch >= 1, o.steps >= 1, o.trainedFraction > 0, o.trainedFraction <= 1 else {
+            throw UsageError("need --seq ≥ 2, --batch ≥ 1, --steps ≥ 1 and 0 < --trained-fraction ≤ 1")
+        }
+        let json = a.flag("json")
+        let r = try StepBenchmark.run(o) { if !json { print($0) } }
+        if json {
+            let data = try JSONSerialization.data(withJSONObject: r.json, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            print(String(format: "\n%@: %.1f tokens/s, peak RSS %.0f MiB, %.1f GFLOP/s = %.0f %% of measured sgemm peak (%.0f GFLOP/s), %d threads",
+                         r.shape, r.tokensPerSecond, r.peakRSSMiB, r.gflops, r.sgemmShare * 100, r.sgemmPeakGflops, r.threads))
+        }
+        return 0
     }
 }

@@ -1,0 +1,157 @@
+import Autodiff
+import Foundation
+import Llama
+import Tensors
+
+/// `llama-sft bench <shape>`: full LoRA training steps (forward, backward, clipping, AdamW) on random
+/// weights of a named model shape, timed, with the same FLOP accounting as the PyTorch reference
+/// (../shared/bench/torch_lora_bench.py), so the two can be compared side by side.
+public enum StepBenchmark {
+    /// Named shapes (the public configs of these models; vocabularies included).
+    public static let shapes: [String: LlamaConfig] = [
+        "tiny": LlamaConfig(vocabSize: 1024, hiddenSize: 128, intermediateSize: 384, numLayers: 4, numHeads: 4, numKVHeads: 2,
+                            headDim: 32, rmsNormEps: 1e-5, ropeTheta: 500000, tieWordEmbeddings: false),
+        "smollm2-135m": LlamaConfig(vocabSize: 49152, hiddenSize: 576, intermediateSize: 1536, numLayers: 30, numHeads: 9, numKVHeads: 3,
+                                    headDim: 64, rmsNormEps: 1e-5, ropeTheta: 100000, tieWordEmbeddings: true),
+        "llama3.2-1b": LlamaConfig(vocabSize: 128256, hiddenSize: 2048, intermediateSize: 8192, numLayers: 16, numHeads: 32, numKVHeads: 8,
+                                   headDim: 64, rmsNormEps: 1e-5, ropeTheta: 500000,
+                                   ropeScaling: .llama3(factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 8192),
+                                   tieWordEmbeddings: true),
+        "llama3.2-3b": LlamaConfig(vocabSize: 128256, hiddenSize: 3072, intermediateSize: 8192, numLayers: 28, numHeads: 24, numKVHeads: 8,
+                                   headDim: 128, rmsNormEps: 1e-5, ropeTheta: 500000,
+                                   ropeScaling: .llama3(factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 8192),
+                                   tieWordEmbeddings: true),
+        "llama3-8b": LlamaConfig(vocabSize: 128256, hiddenSize: 4096, intermediateSize: 14336, numLayers: 32, numHeads: 32, numKVHeads: 8,
+                                 headDim: 128, rmsNormEps: 1e-5, ropeTheta: 500000, tieWordEmbeddings: false),
+    ]
+
+    public struct Options: Sendable {
+        public var shape = "smollm2-135m"
+        public var seq = 512
+        public var batch = 1
+        public var trainedFraction = 0.5
+        public var steps = 4
+        public var warmup = 1
+        public var rank = 8
+        public var alpha = 16.0
+        public var threads: Int?
+        public var gradientCheckpointing = false
+        /// Base weights in bf16 (as a real checkpoint is); default for llama3-8b.
+        public var bf16: Bool?
+        public init() {}
+    }
+
+    public struct Result: Sendable {
+        public var shape: String
+        public var tokensPerSecond: Double
+        public var stepSeconds: [Double]
+        public var peakRSSMiB: Double
+        public var gflops: Double
+        public var sgemmPeakGflops: Double
+        public var sgemmShare: Double
+        public var flopsPerToken: Double
+        public var threads: Int
+        public var losses: [Double]
+
+        public var json: [String: Any] {
+            ["shape": shape, "tokens_per_s": tokensPerSecond, "peak_rss_mib": peakRSSMiB, "gflops": gflops,
+             "sgemm_share": sgemmShare, "sgemm_peak_gflops": sgemmPeakGflops, "flops_per_token": flopsPerToken,
+             "step_seconds": stepSeconds, "threads": threads, "losses": losses]
+        }
+    }
+
+    public static func run(_ o: Options, log: (String) -> Void) throws -> Result {
+        guard let config = shapes[o.shape] else {
+            throw TrainingError("unknown shape \"\(o.shape)\"; known: \(shapes.keys.sorted().joined(separator: ", "))")
+        }
+        Threads.configure(o.threads)
+        let bf16 = o.bf16 ?? (o.shape == "llama3-8b")
+        log("shape \(o.shape): \(config.parameterCount.formatted()) parameters, \(bf16 ? "bf16" : "fp32") base, seq \(o.seq) × batch \(o.batch), trained fraction \(o.trainedFraction), r=\(o.rank), threads \(Threads.count)\(o.gradientCheckpointing ? ", gradient checkpointing" : "")")
+        let weights = LlamaWeights.random(config: config, seed: 1, storage: bf16 ? .bf16 : .f32)
+        let model = LlamaModel(weights: weights)
+        let lora = LoRAConfig(rank: o.rank, alpha: o.alpha)
+        let adapters = LoRAAdapters.initialize(lora, model: config, seed: 2)
+        // B = 0 would make the first steps special; small random B exercises every path.
+        for (_, v) in adapters.namedParameters where v.value.columns == o.rank {
+            for i in 0..<v.value.count { v.value[i] = (DropoutMask.uniform(seed: 3, index: i) - 0.5) * 0.02 }
+        }
+        model.adapters = adapters
+        let params = adapters.namedParameters.map(\.variable)
+        let adam = AdamW(parameters: params, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0)
+
+        // Random ids; the first (1 − f)·seq positions are untrained, like a masked prompt.
+        var docs: [(ids: [Int], trained: [UInt8])] = []
+        let untrained = Int((Double(o.seq) * (1 - o.trainedFraction)).rounded())
+        for b in 0..<o.batch {
+            let ids = (0..<o.seq).map { Int(DropoutMask.uniform(seed: UInt64(10 + b), index: $0) * Float(config.vocabSize)) % config.vocabSize }
+            docs.append((ids, (0..<o.seq).map { $0 < untrained ? 0 : 1 }))
+        }
+        let batch = ModelBatch(documents: docs)
+
+        let sgemmPeak = measureSGEMMPeak()
+        var times: [Double] = [], losses: [Double] = []
+        let clock = ContinuousClock()
+        for step in 0..<(o.warmup + o.steps) {
+            let t0 = clock.now
+            adapters.zeroGrads()
+            let tape = Tape()
+            let sum = model.lossSum(batch, tape: tape, checkpointing: o.gradientCheckpointing, dropoutSeed: UInt64(step))
+            tape.backward(from: sum, seedScale: 1 / Float(max(batch.targetCount, 1)))
+            clipGradients(params, maxNorm: 1)
+            adam.update(params, lr: 1e-4)
+            let dt = (clock.now - t0).seconds
+            let loss = Double(sum.value[0]) / Double(max(batch.targetCount, 1))
+            losses.append(loss)
+            log(String(format: "step %d %@ %.3f s  loss %.4f", step, step < o.warmup ? "warm " : "timed", dt, loss))
+            if step >= o.warmup { times.append(dt) }
+        }
+        let median = times.sorted()[times.count / 2]
+        let tokens = Double(o.seq * o.batch)
+        let flops = flopsPerToken(config, seq: o.seq, rank: o.rank, trainedFraction: Double(batch.targetCount) / tokens)
+        let gflops = flops * tokens / median / 1e9
+        return Result(shape: o.shape, tokensPerSecond: tokens / median, stepSeconds: times, peakRSSMiB: peakRSSMiB(),
+                      gflops: gflops, sgemmPeakGflops: sgemmPeak, sgemmShare: gflops / sgemmPeak, flopsPerToken: flops,
+                      threads: Threads.count, losses: losses)
+    }
+
+    /// Matmul FLOPs per token of one step, as the PyTorch reference counts them (forward 2P, backward
+    /// 2P for activation gradients, LoRA weight gradients, attention 4·T·H·d forward per layer and twice
+    /// that backward) — except that the LM head counts only the trained share of positions, because
+    /// only those go through it here.
+    public static func flopsPerToken(_ c: LlamaConfig, seq: Int, rank r: Int, trainedFraction: Double) -> Double {
+        let h = Double(c.hiddenSize), f = Double(c.intermediateSize), layers = Double(c.numLayers), v = Double(c.vocabSize)
+        let q = Double(c.numHeads * c.headDim), k = Double(c.numKVHeads * c.headDim)
+        let pBase = layers * (h * q + 2 * h * k + q * h + 3 * h * f)
+        let pHead = h * v * trainedFraction
+        let shapes = [(h, q), (h, k), (h, k), (q, h), (h, f), (h, f), (f, h)]
+        let pLoRA = layers * shapes.reduce(0) { $0 + Double(r) * ($1.0 + $1.1) }
+        let attention = layers * 2 * 2 * Double(seq) * q
+        let forward = 2 * (pBase + pHead + pLoRA) + attention
+        let backward = 2 * (pBase + pHead) + 4 * pLoRA + 2 * attention
+        return forward + backward
+    }
+
+    /// Best-of-5 GFLOP/s of a (512 × 2048) · (2048 × 2048) sgemm with the current thread count.
+    static func measureSGEMMPeak() -> Double {
+        let m = 512, k = 2048, n = 2048
+        let a = Tensor(shape: [m, k], repeating: 0.01), b = Tensor(shape: [n, k], repeating: 0.02), c = Tensor(zeros: [m, n])
+        var best = Double.infinity
+        let clock = ContinuousClock()
+        for _ in 0..<6 {
+            let t0 = clock.now
+            sgemm(transA: false, transB: true, m: m, n: n, k: k, a.data, lda: k, b.data, ldb: k, c.data, ldc: n)
+            best = min(best, (clock.now - t0).seconds)
+        }
+        return 2 * Double(m * k * n) / best / 1e9
+    }
+
+    /// Peak resident set size of this process (VmHWM), MiB.
+    public static func peakRSSMiB() -> Double {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+        for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            let kb = line.split(separator: " ").compactMap { Double($0) }.first ?? 0
+            return kb / 1024
+        }
+        return 0
+    }
+}
