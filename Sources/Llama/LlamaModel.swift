@@ -73,17 +73,20 @@ public final class LlamaModel: @unchecked Sendable {
     ) -> Variable {
         let w = weights.layers[layer], c = config
         let x = tape.rmsNorm(h, weight: w.inputNorm, eps: c.rmsNormEps)
-        var q = project(.q, x, layer: layer, tape: tape, dropoutSeed: dropoutSeed)   // [N, H·d]
-        var k = project(.k, x, layer: layer, tape: tape, dropoutSeed: dropoutSeed)   // [N, G·d]
-        let v = project(.v, x, layer: layer, tape: tape, dropoutSeed: dropoutSeed)   // [N, G·d]
+        let qd = c.numHeads * c.headDim, kd = c.numKVHeads * c.headDim
+        let qkv = projectGroup([.q, .k, .v], x, weight: w.qkv, layer: layer, tape: tape, dropoutSeed: dropoutSeed)  // [N, H·d + 2·G·d]
+        let parts = tape.splitColumns(qkv, widths: [qd, kd, kd])
+        var q = parts[0], k = parts[1]                                                  // [N, H·d], [N, G·d]
+        let v = parts[2]                                                                // [N, G·d]
         q = tape.rope(q, heads: c.numHeads, headDim: c.headDim, cos: cos, sin: sin)
         k = tape.rope(k, heads: c.numKVHeads, headDim: c.headDim, cos: cos, sin: sin)
         let attn = tape.attention(q: q, k: k, v: v, heads: c.numHeads, kvHeads: c.numKVHeads, headDim: c.headDim,
                                   segments: batch.segments)                        // [N, H·d]
         let h1 = tape.add(h, project(.o, attn, layer: layer, tape: tape, dropoutSeed: dropoutSeed))
         let m = tape.rmsNorm(h1, weight: w.postAttentionNorm, eps: c.rmsNormEps)
-        let gate = project(.gate, m, layer: layer, tape: tape, dropoutSeed: dropoutSeed)  // [N, I]
-        let up = project(.up, m, layer: layer, tape: tape, dropoutSeed: dropoutSeed)      // [N, I]
+        let gateUp = tape.splitColumns(projectGroup([.gate, .up], m, weight: w.gateUp, layer: layer, tape: tape, dropoutSeed: dropoutSeed),
+                                       widths: [c.intermediateSize, c.intermediateSize])
+        let gate = gateUp[0], up = gateUp[1]                                            // [N, I] each
         let mlp = project(.down, tape.swiglu(gate: gate, up: up), layer: layer, tape: tape, dropoutSeed: dropoutSeed)
         return tape.add(h1, mlp)
     }
@@ -92,8 +95,23 @@ public final class LlamaModel: @unchecked Sendable {
     func project(_ p: Projection, _ x: Variable, layer: Int, tape: Tape, dropoutSeed: UInt64) -> Variable {
         let w = weights.layers[layer][p]
         guard let adapters, let pair = adapters.pairs[layer][p] else { return tape.linear(x, w) }
-        let seed = dropoutSeed ^ (UInt64(layer) &* 0x9E37_79B9_7F4A_7C15) ^ (UInt64(Projection.allCases.firstIndex(of: p)! + 1) &* 0xC2B2_AE3D_27D4_EB4F)
         return tape.loraLinear(x, w, a: pair.a, b: pair.b, scale: adapters.config.scale,
-                               dropout: Float(adapters.config.dropout), dropoutSeed: seed)
+                               dropout: Float(adapters.config.dropout), dropoutSeed: projectionSeed(dropoutSeed, layer: layer, p))
+    }
+
+    /// Projections that read the same input, as one grouped op over their stacked weights.
+    func projectGroup(_ ps: [Projection], _ x: Variable, weight: FrozenWeight, layer: Int, tape: Tape, dropoutSeed: UInt64) -> Variable {
+        let blocks = ps.map { p -> LoRABlock in
+            let rows = p.shape(config)[0]
+            guard let pair = adapters?.pairs[layer][p] else { return LoRABlock(rows: rows) }
+            return LoRABlock(rows: rows, a: pair.a, b: pair.b, dropoutSeed: projectionSeed(dropoutSeed, layer: layer, p))
+        }
+        return tape.groupedLoRALinear(x, weight, blocks: blocks, scale: adapters?.config.scale ?? 0,
+                                      dropout: Float(adapters?.config.dropout ?? 0))
+    }
+
+    /// Each layer and projection has its own dropout mask stream.
+    func projectionSeed(_ base: UInt64, layer: Int, _ p: Projection) -> UInt64 {
+        base ^ (UInt64(layer) &* 0x9E37_79B9_7F4A_7C15) ^ (UInt64(Projection.allCases.firstIndex(of: p)! + 1) &* 0xC2B2_AE3D_27D4_EB4F)
     }
 }

@@ -7,6 +7,23 @@ public struct LayerWeights: Sendable {
     public let inputNorm: Tensor          // input_layernorm [D]
     public let postAttentionNorm: Tensor  // post_attention_layernorm [D]
     public let projections: [Projection: FrozenWeight]
+    /// q, k, v stacked by rows `[H·d + 2·G·d, D]`, and gate, up `[2·I, D]`: each group is one GEMM.
+    /// fp32 projections above are views into these (no duplicated memory).
+    public let qkv: FrozenWeight
+    public let gateUp: FrozenWeight
+
+    public init(inputNorm: Tensor, postAttentionNorm: Tensor, projections: [Projection: FrozenWeight]) {
+        self.inputNorm = inputNorm
+        self.postAttentionNorm = postAttentionNorm
+        var p = projections
+        let attention = FrozenWeight.stack([p[.q]!, p[.k]!, p[.v]!])
+        let mlp = FrozenWeight.stack([p[.gate]!, p[.up]!])
+        (p[.q], p[.k], p[.v]) = (attention.parts[0], attention.parts[1], attention.parts[2])
+        (p[.gate], p[.up]) = (mlp.parts[0], mlp.parts[1])
+        self.projections = p
+        qkv = attention.stacked
+        gateUp = mlp.stacked
+    }
 
     public subscript(_ p: Projection) -> FrozenWeight { projections[p]! }
 }

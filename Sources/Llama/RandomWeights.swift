@@ -54,19 +54,19 @@ extension LlamaWeights {
     public func tensorsToWrite() -> [TensorToWrite] {
         func entry(_ name: String, _ w: FrozenWeight, shape: [Int]) -> TensorToWrite {
             switch w.storage {
-            case .float32(let t):
-                return TensorToWrite(name: name, dtype: .f32, shape: shape) { buf in
-                    buf.copyMemory(from: UnsafeRawBufferPointer(start: t.data, count: t.count * 4))
-                }
             case .bfloat16(let p), .float16(let p):
                 let dtype: DType = { if case .bfloat16 = w.storage { return .bf16 } else { return .f16 } }()
                 return TensorToWrite(name: name, dtype: dtype, shape: shape) { buf in
                     buf.copyMemory(from: UnsafeRawBufferPointer(start: p, count: w.count * 2))
                 }
+            default:
+                return TensorToWrite(name: name, dtype: .f32, shape: shape) { buf in
+                    w.writeFloat32(to: buf.baseAddress!.assumingMemoryBound(to: Float.self))
+                }
             }
         }
         func vector(_ name: String, _ t: Tensor, like w: FrozenWeight) -> TensorToWrite {
-            if case .float32 = w.storage { return entry(name, FrozenWeight(t), shape: [t.count]) }
+            if w.float32Pointer != nil { return entry(name, FrozenWeight(t), shape: [t.count]) }
             let owner = HalfBuffer(count: t.count)
             convertFloatToBF16(t.data, owner.pointer, count: t.count)
             return entry(name, FrozenWeight(rows: 1, columns: t.count, storage: .bfloat16(owner.pointer), owner: owner), shape: [t.count])

@@ -6,14 +6,19 @@
 public final class FrozenWeight: @unchecked Sendable {
     public enum Storage {
         case float32(Tensor)
+        /// fp32 rows inside another weight's storage (a part of a stacked fp32 matrix).
+        case float32View(UnsafePointer<Float>)
         case bfloat16(UnsafePointer<UInt16>)
         case float16(UnsafePointer<UInt16>)
+        /// Several weights with the same column count, stacked by rows (q/k/v, gate/up), each kept in
+        /// its own storage; widened into one fp32 matrix when used.
+        case stacked([FrozenWeight])
     }
 
     public let rows: Int
     public let columns: Int
     public let storage: Storage
-    /// Keeps the owner of a mapped pointer (the file mapping) alive.
+    /// Keeps the owner of a borrowed pointer (a file mapping, or the stacked matrix) alive.
     private let owner: AnyObject?
 
     public var count: Int { rows * columns }
@@ -34,19 +39,36 @@ public final class FrozenWeight: @unchecked Sendable {
         self.owner = owner
     }
 
+    /// The fp32 elements in place, when the storage is fp32 (no widening needed).
+    public var float32Pointer: UnsafePointer<Float>? {
+        switch storage {
+        case .float32(let t): return UnsafePointer(t.data)
+        case .float32View(let p): return p
+        default: return nil
+        }
+    }
+
     /// Calls `body` with an fp32 view of the whole matrix (widened into a temporary if needed).
     public func withFloat32<R>(_ body: (UnsafePointer<Float>) throws -> R) rethrows -> R {
+        if let p = float32Pointer { return try body(p) }
+        let tmp = Tensor(uninitialized: [count])
+        writeFloat32(to: tmp.data)
+        return try body(tmp.data)
+    }
+
+    /// Writes the whole matrix as fp32 into `dst` (`count` floats).
+    public func writeFloat32(to dst: UnsafeMutablePointer<Float>) {
         switch storage {
-        case .float32(let t):
-            return try body(t.data)
-        case .bfloat16(let p):
-            let tmp = Tensor(uninitialized: [count])
-            convertBF16ToFloat(p, tmp.data, count: count)
-            return try body(tmp.data)
-        case .float16(let p):
-            let tmp = Tensor(uninitialized: [count])
-            convertF16ToFloat(p, tmp.data, count: count)
-            return try body(tmp.data)
+        case .float32(let t): dst.update(from: t.data, count: count)
+        case .float32View(let p): dst.update(from: p, count: count)
+        case .bfloat16(let p): convertBF16ToFloat(p, dst, count: count)
+        case .float16(let p): convertF16ToFloat(p, dst, count: count)
+        case .stacked(let parts):
+            var offset = 0
+            for part in parts {
+                part.writeFloat32(to: dst + offset)
+                offset += part.count
+            }
         }
     }
 
@@ -54,21 +76,50 @@ public final class FrozenWeight: @unchecked Sendable {
     public func copyRow(_ r: Int, to dst: UnsafeMutablePointer<Float>) {
         switch storage {
         case .float32(let t): dst.update(from: t.data + r * columns, count: columns)
+        case .float32View(let p): dst.update(from: p + r * columns, count: columns)
         case .bfloat16(let p): convertBF16ToFloat(p + r * columns, dst, count: columns)
         case .float16(let p): convertF16ToFloat(p + r * columns, dst, count: columns)
+        case .stacked(let parts):
+            var row = r
+            for part in parts {
+                if row < part.rows { return part.copyRow(row, to: dst) }
+                row -= part.rows
+            }
         }
     }
 
     /// An fp32 copy of the whole matrix as a tensor `[rows, columns]`.
     public func toTensor() -> Tensor {
         let t = Tensor(uninitialized: [rows, columns])
-        withFloat32 { t.data.update(from: $0, count: count) }
+        writeFloat32(to: t.data)
         return t
     }
 
     /// The same weight held as fp32 (a widened copy for 16-bit storage; self for fp32).
     public func widened() -> FrozenWeight {
-        if case .float32 = storage { return self }
+        if float32Pointer != nil { return self }
         return FrozenWeight(toTensor())
+    }
+
+    /// Stacks weights with equal column counts by rows, so one GEMM computes all their projections.
+    ///
+    /// fp32 parts are copied into one contiguous matrix and returned as views into it (no memory is
+    /// duplicated once the caller drops the originals); 16-bit parts stay where they are and are
+    /// widened together per use.
+    public static func stack(_ parts: [FrozenWeight]) -> (stacked: FrozenWeight, parts: [FrozenWeight]) {
+        let columns = parts[0].columns
+        precondition(parts.allSatisfy { $0.columns == columns }, "stack: parts have different column counts")
+        let rows = parts.reduce(0) { $0 + $1.rows }
+        guard parts.allSatisfy({ $0.float32Pointer != nil }) else {
+            return (FrozenWeight(rows: rows, columns: columns, storage: .stacked(parts), owner: nil), parts)
+        }
+        let whole = Tensor(uninitialized: [rows, columns])
+        var views: [FrozenWeight] = [], offset = 0
+        for part in parts {
+            part.writeFloat32(to: whole.data + offset)
+            views.append(FrozenWeight(rows: part.rows, columns: columns, storage: .float32View(whole.data + offset), owner: whole))
+            offset += part.count
+        }
+        return (FrozenWeight(whole), views)
     }
 }

@@ -25,6 +25,25 @@ public enum Threads {
     }
 }
 
+extension Threads {
+    /// Runs `body(worker)` on `count` workers while OpenBLAS is single-threaded, so each worker's GEMMs
+    /// run in its own thread (SWIFT-NOTES §6: 1 BLAS thread inside our own parallel regions beats
+    /// nesting). Results do not depend on scheduling as long as workers write disjoint memory.
+    public static func parallelWorkers(_ body: (Int) -> Void) {
+        let n = count
+        if n <= 1 {
+            body(0)
+            return
+        }
+        openblas_set_num_threads(1)
+        defer { openblas_set_num_threads(Int32(n)) }
+        withoutActuallyEscaping(body) { body in
+            let box = UncheckedBox(body)
+            DispatchQueue.concurrentPerform(iterations: n) { box.value($0) }
+        }
+    }
+}
+
 /// A pointer that may cross into `concurrentPerform`'s `@Sendable` closure. The caller guarantees
 /// that concurrent iterations touch disjoint elements.
 public struct SendablePointer<T>: @unchecked Sendable {

@@ -103,19 +103,43 @@ public enum Checkpoints {
             .allSatisfy { FileManager.default.fileExists(atPath: (path as NSString).appendingPathComponent($0)) }
     }
 
-    /// Removes leftovers of interrupted saves (temporary folders).
+    /// Removes leftovers of interrupted writes: temporary checkpoint folders (`.tmp-*`, also those of an
+    /// interrupted prune), `AtomicFile` temporaries (`.NAME.tmp-*`) in the output dir, its adapter folder
+    /// and the checkpoints folder, and folders set aside while a checkpoint of the same step was replaced
+    /// (`step-N.old-PID`). A set-aside folder whose replacement never arrived is renamed back instead, so
+    /// a kill during that swap loses nothing.
     public static func cleanTemporaries(_ outputDir: String) {
+        let fm = FileManager.default
         let root = directory(outputDir)
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [] where name.hasPrefix(".tmp-") || name.contains(".old-") {
-            try? FileManager.default.removeItem(atPath: (root as NSString).appendingPathComponent(name))
+        for name in (try? fm.contentsOfDirectory(atPath: root)) ?? [] {
+            let path = (root as NSString).appendingPathComponent(name)
+            if let range = name.range(of: ".old-"), name.hasPrefix("step-") {
+                let original = (root as NSString).appendingPathComponent(String(name[..<range.lowerBound]))
+                if !fm.fileExists(atPath: original), isComplete(path), (try? fm.moveItem(atPath: path, toPath: original)) != nil { continue }
+                try? fm.removeItem(atPath: path)
+            } else if name.hasPrefix(".") && name.contains(".tmp-") {
+                try? fm.removeItem(atPath: path)
+            }
+        }
+        for folder in [outputDir, (outputDir as NSString).appendingPathComponent("adapter")] {
+            for name in (try? fm.contentsOfDirectory(atPath: folder)) ?? [] where name.hasPrefix(".") && name.contains(".tmp-") {
+                try? fm.removeItem(atPath: (folder as NSString).appendingPathComponent(name))
+            }
         }
     }
 
-    /// Keeps the newest `keepLast` complete checkpoints (never the one `latest` names).
+    /// Keeps the newest `keepLast` complete checkpoints (never the one `latest` names). A folder is first
+    /// renamed to a `.tmp-` name, so a kill halfway through its removal leaves no half checkpoint under a
+    /// `step-` name (the next start removes the rest).
     static func prune(_ outputDir: String, keepLast: Int) {
         let all = complete(outputDir)
         let keep = Set(all.suffix(max(1, keepLast))).union(latest(outputDir).map { [$0] } ?? [])
-        for path in all where !keep.contains(path) { try? FileManager.default.removeItem(atPath: path) }
+        for path in all where !keep.contains(path) {
+            let doomed = (directory(outputDir) as NSString).appendingPathComponent(".tmp-prune-" + (path as NSString).lastPathComponent)
+            if (try? FileManager.default.moveItem(atPath: path, toPath: doomed)) != nil {
+                try? FileManager.default.removeItem(atPath: doomed)
+            }
+        }
     }
 
     /// What a checkpoint holds.

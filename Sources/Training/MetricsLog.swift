@@ -1,4 +1,5 @@
 import Foundation
+import SafeTensors
 
 /// `metrics.jsonl`: one JSON object per optimizer step (and per evaluation), appended as training goes.
 public final class MetricsLog {
@@ -28,11 +29,13 @@ public final class MetricsLog {
         try handle.write(contentsOf: line)
     }
 
+    /// Replaces the file atomically: a kill while a resumed run trims the log must not lose the lines
+    /// of the steps it keeps.
     private func rewrite() throws {
         var data = Data()
         for r in records { data += try JSONSerialization.data(withJSONObject: r, options: [.sortedKeys]) + Data("\n".utf8) }
-        guard FileManager.default.createFile(atPath: path, contents: data) else {
-            throw CheckpointError("\(path): cannot write the metrics log; is the output directory writable?")
+        do { try AtomicFile.write(data, to: path) } catch {
+            throw CheckpointError("\(path): cannot write the metrics log (\(error.localizedDescription)); is the output directory writable?")
         }
     }
 

@@ -96,8 +96,12 @@ public struct Recipe: Sendable, Equatable {
         guard let object = json as? [String: Any] else { throw RecipeError(file: file, key: "", "must be a JSON object {…}") }
         let top = JSONObjectReader(object, file: file)
         try top.rejectUnknownKeys(["model", "tokenizer", "data", "lora", "optimizer", "schedule", "train", "eval", "checkpoint", "output_dir"])
+        // Absolute paths are standardized too: "out/" and "/x/out/" must not keep a trailing slash
+        // (`--restart` appends ".old-…" to output_dir); "~/…" is the home folder, as in a shell.
         func resolve(_ p: String) -> String {
-            p.hasPrefix("/") ? p : URL(fileURLWithPath: baseDirectory).appendingPathComponent(p).standardizedFileURL.path
+            let expanded = p.hasPrefix("~") ? (p as NSString).expandingTildeInPath : p
+            let url = expanded.hasPrefix("/") ? URL(fileURLWithPath: expanded) : URL(fileURLWithPath: baseDirectory).appendingPathComponent(expanded)
+            return url.standardizedFileURL.path
         }
         guard let model = try top.optionalString("model") else {
             throw top.error("model", "is required: the Hugging Face model directory to fine-tune")

@@ -61,8 +61,15 @@ public final class Trainer {
 
         if options.restart, fm.fileExists(atPath: out), !((try? fm.contentsOfDirectory(atPath: out)) ?? []).isEmpty {
             let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "")
-            let aside = out + ".old-" + stamp
-            try fm.moveItem(atPath: out, toPath: aside)
+            var aside = out + ".old-" + stamp
+            var n = 1
+            while fm.fileExists(atPath: aside) {  // two restarts within a second: never overwrite the first
+                n += 1
+                aside = out + ".old-" + stamp + "-\(n)"
+            }
+            do { try fm.moveItem(atPath: out, toPath: aside) } catch {
+                throw TrainingError("--restart: cannot move the previous run \(out) aside to \(aside): \(error.localizedDescription). Move or remove it yourself, or choose another output_dir.")
+            }
             options.log("--restart: moved the previous run to \(aside)")
         }
         do { try fm.createDirectory(atPath: out, withIntermediateDirectories: true) } catch {
@@ -85,6 +92,7 @@ public final class Trainer {
         if let bad = (data.train + data.eval).lazy.flatMap(\.ids).first(where: { $0 < 0 || $0 >= config.vocabSize }) {
             throw TrainingError("the data has token id \(bad) but the model's vocabulary is 0..<\(config.vocabSize): is the tokenizer the model's own?")
         }
+        let dataFingerprint = Trainer.fingerprint(data.train)
 
         // Adapters: same construction path for a fresh run and a resume (base frozen, LoRA attached).
         let adapters: LoRAAdapters
@@ -93,6 +101,10 @@ public final class Trainer {
             let changed = recipe.mathChanges(since: peek.recipe)
             guard changed.isEmpty else {
                 throw TrainingError("cannot resume from \(resumePath): these recipe keys changed since it was written: \(changed.joined(separator: ", ")). Restore them, or start over with --restart.")
+            }
+            // The same data file name with other content would silently change the math.
+            if let was = peek.state.dataFingerprint, was != dataFingerprint {
+                throw TrainingError("cannot resume from \(resumePath): the training data changed since it was written (\(recipe.data.train) now gives \(data.train.count) examples\(peek.state.trainExamples.map { ", then \($0)" } ?? ""), fingerprint \(dataFingerprint), then \(was)). Restore the data, or start over with --restart.")
             }
             adapters = try PEFTAdapter.load(directory: resumePath, model: config).0
             loaded = try Checkpoints.load(resumePath, parameterNames: adapters.namedParameters.map(\.name))
@@ -123,6 +135,8 @@ public final class Trainer {
             state = loaded.state
             state.recipeHash = recipe.mathFingerprint
         }
+        state.dataFingerprint = dataFingerprint
+        state.trainExamples = data.train.count
         let total = Trainer.totalSteps(recipe: recipe, examples: data.train)
         schedule = LRSchedule(type: recipe.schedule.type, totalSteps: total, warmupSteps: recipe.schedule.warmupSteps,
                               warmupRatio: recipe.schedule.warmupRatio, minLrRatio: recipe.schedule.minLrRatio)
@@ -132,6 +146,18 @@ public final class Trainer {
         if let loaded {
             options.log("resuming from \(loaded.path) (step \(loaded.state.step) of \(total), epoch \(loaded.state.epoch), batch \(loaded.state.indexInEpoch))")
         }
+    }
+
+    /// FNV-1a 64 over the prepared training examples (every id and trained flag, in order): identifies
+    /// the data a checkpoint was trained on, beyond the file name the recipe gives.
+    static func fingerprint(_ examples: [Example]) -> String {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        func mix(_ x: UInt64) { h = (h ^ x) &* 0x100_0000_01b3 }
+        for e in examples {
+            mix(UInt64(e.ids.count))
+            for (id, t) in zip(e.ids, e.trained) { mix(UInt64(truncatingIfNeeded: id) << 1 | UInt64(t & 1)) }
+        }
+        return String(format: "%016llx", h)
     }
 
     /// Widen 16-bit base weights once when their fp32 copy takes under 40 % of physical memory.
@@ -244,6 +270,9 @@ public final class Trainer {
         let elapsedBefore = state.elapsedSeconds
         var lastCheckpointStep = state.step
         var evalLoss: Double?
+        if state.step >= total {
+            log("the run already finished at step \(state.step) of \(total): nothing to train. To train longer raise train.max_steps or train.epochs; to start over use --restart.")
+        }
 
         while state.step < total && StopSignals.requested == 0 {
             let t0 = clock.now
@@ -276,20 +305,37 @@ public final class Trainer {
         progress.finish()
 
         if let sig = StopSignals.requested as Int32?, sig != 0 {
-            if state.step > lastCheckpointStep { try saveCheckpoint() }
+            let saved: String
+            if state.step > lastCheckpointStep {
+                try saveCheckpoint()
+                saved = "checkpoint written"
+            } else {
+                saved = state.step > 0 ? "its checkpoint was already written" : "nothing to save"
+            }
             writeLossCurve(metrics)
-            log("stopped by \(sig == SIGINT ? "SIGINT" : "SIGTERM") after step \(state.step) of \(total); checkpoint written.")
+            log("stopped by \(sig == SIGINT ? "SIGINT" : "SIGTERM") after step \(state.step) of \(total); \(saved).")
             log("resume with: llama-sft train <the same recipe>   (it continues from \(Checkpoints.name(step: state.step)))")
             return TrainSummary(steps: state.step, finalLoss: state.lastLoss, evalLoss: evalLoss, outputDir: out, adapterDir: nil, stoppedBySignal: sig)
         }
 
-        if let e = evaluate() {
+        // The final evaluation, unless this is a resumed run that already has it (one that finished before):
+        // resuming a finished run must not append a second line or rewrite its checkpoint.
+        let finalEvalLogged = metrics.records.contains {
+            ($0["step"] as? NSNumber)?.intValue == state.step && $0["loss"] == nil && $0["eval_loss"] != nil
+        }
+        var evaluatedNow = false
+        if finalEvalLogged {
+            evalLoss = state.lastEvalLoss
+        } else if let e = evaluate() {
             evalLoss = e
+            evaluatedNow = true
             state.lastEvalLoss = e
             state.bestEvalLoss = min(state.bestEvalLoss ?? e, e)
             try metrics.append(["step": state.step, "eval_loss": e, "eval_ppl": Foundation.exp(e)])
         }
-        if state.step > lastCheckpointStep || Checkpoints.latest(out) == nil { try saveCheckpoint() }
+        // In-process the last step is never checkpointed inside the loop; a run resumed at its end
+        // saves again only when the final evaluation changed its state.
+        if state.step > lastCheckpointStep || evaluatedNow || Checkpoints.latest(out) == nil { try saveCheckpoint() }
         let adapterDir = (out as NSString).appendingPathComponent("adapter")
         do { try PEFTAdapter.save(adapters, baseModel: recipe.model, to: adapterDir) } catch {
             throw TrainingError("cannot write the final adapter to \(adapterDir): \(error.localizedDescription); the last checkpoint is intact")
@@ -302,6 +348,11 @@ public final class Trainer {
     }
 
     func saveCheckpoint() throws {
+        // The loss and gradient are checked every step; a poisoned optimizer state can still make the
+        // update itself non-finite. Such tensors must never replace a good checkpoint or adapter.
+        if let bad = adapters.namedParameters.first(where: { p in !UnsafeBufferPointer(start: p.variable.value.data, count: p.variable.value.count).allSatisfy(\.isFinite) }) {
+            throw TrainingError("step \(state.step): the update left non-finite values in \(bad.name); not writing a checkpoint or adapter (the last checkpoint is intact). Lower optimizer.lr, or resume from an earlier checkpoint with --resume.")
+        }
         try Checkpoints.save(outputDir: recipe.outputDir, state: state, recipe: recipe, adapters: adapters, optimizer: optimizer,
                              keepLast: recipe.checkpoint.keepLast)
     }

@@ -25,6 +25,9 @@ public struct TrainerState: Codable, Sendable, Equatable {
     public var lastEvalLoss: Double?
     /// SHA-256 of the math-relevant recipe keys (see `Recipe.mathFingerprint`).
     public var recipeHash = ""
+    /// FNV-1a 64 of the prepared training examples and their number (absent in older checkpoints).
+    public var dataFingerprint: String?
+    public var trainExamples: Int?
     public var elapsedSeconds = 0.0
 
     public init() {}
@@ -34,6 +37,7 @@ public struct TrainerState: Codable, Sendable, Equatable {
         case totalSteps = "total_steps", warmupSteps = "warmup_steps", baseLR = "base_lr"
         case tokensSeen = "tokens_seen", trainedTokensSeen = "trained_tokens_seen"
         case bestEvalLoss = "best_eval_loss", lastLoss = "last_loss", lastEvalLoss = "last_eval_loss"
-        case recipeHash = "recipe_hash", elapsedSeconds = "elapsed_seconds"
+        case recipeHash = "recipe_hash", dataFingerprint = "data_fingerprint", trainExamples = "train_examples"
+        case elapsedSeconds = "elapsed_seconds"
     }
 }

@@ -19,9 +19,14 @@ extension Tape {
     /// q `[N, H·d]`, k and v `[N, G·d]` (heads are column blocks; already rotated), output `[N, H·d]`.
     /// Query head j uses kv head `j / (H/G)`. `P = softmax(q·kᵀ/sqrt(d) + causal)` in fp32 with the row
     /// max subtracted. Only the row log-sum-exp is saved; backward recomputes P one head at a time, so
-    /// memory is O(N·H) plus one `[L, L]` scratch, not O(H·L²) per layer.
+    /// memory is O(N·H) plus one `[L, L]` scratch per thread, not O(H·L²) per layer.
     /// Backward: `dV += Pᵀ·dO`, `dP = dO·Vᵀ`, `dS = P ⊙ (dP − rowsum(P ⊙ dP))`, `dQ = dS·K/√d`,
     /// `dK += dSᵀ·Q/√d`; a kv head sums over its query heads.
+    ///
+    /// The (segment, head) pairs are independent, so they run on all threads, each with single-threaded
+    /// GEMMs (small per-head GEMMs parallelise poorly inside OpenBLAS). Each pair writes its own rows and
+    /// columns; the kv-head sums of the backward pass are reduced afterwards in a fixed order, so the
+    /// result does not depend on scheduling.
     public func attention(
         q: Variable, k: Variable, v: Variable, heads: Int, kvHeads: Int, headDim d: Int, segments: [Segment]
     ) -> Variable {
@@ -29,75 +34,38 @@ extension Tape {
         precondition(heads % kvHeads == 0, "attention: \(heads) heads is not a multiple of \(kvHeads) kv heads")
         precondition(q.value.columns == heads * d && k.value.columns == kvHeads * d && v.value.columns == kvHeads * d,
                      "attention: q \(q.shape), k \(k.shape), v \(v.shape) do not match heads/head_dim")
-        let rep = heads / kvHeads
-        let qs = heads * d, ks = kvHeads * d  // row strides
-        let scale = 1 / Float(d).squareRoot()
-        let maxLen = segments.map(\.length).max() ?? 0
-
-        let o = Tensor(zeros: [n, qs])
+        let geometry = AttentionGeometry(heads: heads, kvHeads: kvHeads, headDim: d, segments: segments.filter { $0.length > 0 })
+        let o = Tensor(zeros: [n, heads * d])
         let lse = Tensor(uninitialized: [n, heads])
-        let scores = Tensor(uninitialized: [max(maxLen * maxLen, 1)])
-        for seg in segments where seg.length > 0 {
-            let len = seg.length
-            for h in 0..<heads {
-                let g = h / rep
-                let qh = q.value.data + seg.start * qs + h * d
-                let kg = k.value.data + seg.start * ks + g * d
-                let vg = v.value.data + seg.start * ks + g * d
-                sgemm(transA: false, transB: true, m: len, n: len, k: d, alpha: scale, qh, lda: qs, kg, ldb: ks,
-                      scores.data, ldc: len)
-                for i in 0..<len {
-                    let row = scores.data + i * len
-                    let m = maxElement(row, i + 1)
-                    let sum = expShiftSum(row, i + 1, shift: m)
-                    let inv = 1 / sum
-                    for j in 0...i { row[j] *= inv }
-                    if i + 1 < len { (row + i + 1).update(repeating: 0, count: len - i - 1) }
-                    lse[(seg.start + i) * heads + h] = m + Foundation.log(sum)
-                }
-                sgemm(transA: false, transB: false, m: len, n: d, k: len, scores.data, lda: len, vg, ldb: ks,
-                      o.data + seg.start * qs + h * d, ldc: qs)
-            }
+        let qp = SendablePointer(q.value.data), kp = SendablePointer(k.value.data), vp = SendablePointer(v.value.data)
+        let op = SendablePointer(o.data), lp = SendablePointer(lse.data)
+        geometry.forEachUnit { unit, scratch in
+            geometry.forward(unit, q: qp.pointer, k: kp.pointer, v: vp.pointer, out: op.pointer, lse: lp.pointer, scores: scratch.0)
         }
 
         let out = Variable(o, requiresGrad: q.requiresGrad || k.requiresGrad || v.requiresGrad)
-        record(out) { dO in
-            let dq = Tensor(zeros: [n, qs]), dk = Tensor(zeros: [n, ks]), dv = Tensor(zeros: [n, ks])
-            let p = Tensor(uninitialized: [max(maxLen * maxLen, 1)])
-            let dp = Tensor(uninitialized: [max(maxLen * maxLen, 1)])
-            for seg in segments where seg.length > 0 {
-                let len = seg.length
-                for h in 0..<heads {
-                    let g = h / rep
-                    let qh = q.value.data + seg.start * qs + h * d
-                    let kg = k.value.data + seg.start * ks + g * d
-                    let vg = v.value.data + seg.start * ks + g * d
-                    let doh = dO.data + seg.start * qs + h * d
-                    // P = exp(S − lse), recomputed.
-                    sgemm(transA: false, transB: true, m: len, n: len, k: d, alpha: scale, qh, lda: qs, kg, ldb: ks,
-                          p.data, ldc: len)
-                    for i in 0..<len {
-                        let row = p.data + i * len
-                        _ = expShiftSum(row, i + 1, shift: lse[(seg.start + i) * heads + h])
-                        if i + 1 < len { (row + i + 1).update(repeating: 0, count: len - i - 1) }
-                    }
-                    // dV_g += Pᵀ·dO_h
-                    sgemm(transA: true, transB: false, m: len, n: d, k: len, p.data, lda: len, doh, ldb: qs,
-                          beta: 1, dv.data + seg.start * ks + g * d, ldc: ks)
-                    // dP = dO_h·V_gᵀ
-                    sgemm(transA: false, transB: true, m: len, n: len, k: d, doh, lda: qs, vg, ldb: ks, dp.data, ldc: len)
-                    // dS = P ⊙ (dP − Σ_j P⊙dP) · scale (the 1/√d of S folded in here)
-                    for i in 0..<len {
-                        let pr = p.data + i * len, dr = dp.data + i * len
-                        let rowDot = dot(pr, dr, i + 1)
-                        for j in 0...i { dr[j] = pr[j] * (dr[j] - rowDot) * scale }
-                        if i + 1 < len { (dr + i + 1).update(repeating: 0, count: len - i - 1) }
-                    }
-                    // dQ_h = dS·K_g ; dK_g += dSᵀ·Q_h
-                    sgemm(transA: false, transB: false, m: len, n: d, k: len, dp.data, lda: len, kg, ldb: ks,
-                          dq.data + seg.start * qs + h * d, ldc: qs)
-                    sgemm(transA: true, transB: false, m: len, n: d, k: len, dp.data, lda: len, qh, ldb: qs,
-                          beta: 1, dk.data + seg.start * ks + g * d, ldc: ks)
+        record(out) { [lse] dO in
+            // Derive pointers from the captured tensors: a pullback holding only a raw pointer would read
+            // freed (and reused) storage.
+            let qp = SendablePointer(q.value.data), kp = SendablePointer(k.value.data), vp = SendablePointer(v.value.data)
+            let lp = SendablePointer(lse.data)
+            let dq = Tensor(zeros: [n, heads * d])
+            // Per-(segment, head) partial dK and dV, [len, d] each, reduced below in a fixed order.
+            let partials = Tensor(uninitialized: [max(2 * n * heads * d, 1)])
+            let dqp = SendablePointer(dq.data), pp = SendablePointer(partials.data), dop = SendablePointer(dO.data)
+            geometry.forEachUnit { unit, scratch in
+                geometry.backward(unit, q: qp.pointer, k: kp.pointer, v: vp.pointer, dO: dop.pointer, lse: lp.pointer,
+                                  dq: dqp.pointer, partials: pp.pointer, p: scratch.0, dp: scratch.1)
+            }
+            let ks = kvHeads * d
+            let dk = Tensor(zeros: [n, ks]), dv = Tensor(zeros: [n, ks])
+            for unit in geometry.units {
+                let (seg, h) = (geometry.segments[unit.segment], unit.head)
+                let g = h / geometry.rep
+                let base = geometry.partialOffset(unit)
+                for i in 0..<seg.length {
+                    axpy(1, partials.data + base + i * d, dk.data + (seg.start + i) * ks + g * d, d)
+                    axpy(1, partials.data + base + seg.length * d + i * d, dv.data + (seg.start + i) * ks + g * d, d)
                 }
             }
             for (variable, grad) in [(q, dq), (k, dk), (v, dv)] where variable.requiresGrad {
@@ -107,5 +75,95 @@ extension Tape {
             }
         }
         return out
+    }
+}
+
+/// The work of one attention call: (segment, head) units and the per-unit kernels.
+struct AttentionGeometry: @unchecked Sendable {
+    struct Unit { let segment: Int; let head: Int }
+
+    let heads: Int, kvHeads: Int, d: Int, rep: Int
+    let segments: [Segment]
+    let units: [Unit]
+    let maxLen: Int
+    let scale: Float
+    /// Offset of each segment's first partial block (2·len·d floats per head).
+    let segmentPartialBase: [Int]
+
+    init(heads: Int, kvHeads: Int, headDim d: Int, segments: [Segment]) {
+        self.heads = heads; self.kvHeads = kvHeads; self.d = d; self.rep = heads / kvHeads
+        self.segments = segments
+        units = segments.indices.flatMap { s in (0..<heads).map { Unit(segment: s, head: $0) } }
+        maxLen = segments.map(\.length).max() ?? 0
+        scale = 1 / Float(d).squareRoot()
+        var base: [Int] = [], acc = 0
+        for seg in segments { base.append(acc); acc += 2 * seg.length * d * heads }
+        segmentPartialBase = base
+    }
+
+    func partialOffset(_ u: Unit) -> Int { segmentPartialBase[u.segment] + u.head * 2 * segments[u.segment].length * d }
+
+    /// Runs `body` over every unit on all threads (unit i on worker i mod threads), each worker with
+    /// its own two `[maxLen, maxLen]` scratch buffers.
+    func forEachUnit(_ body: (Unit, (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)) -> Void) {
+        let workers = min(Threads.count, max(units.count, 1))
+        let scratch = (0..<workers).map { _ in (Tensor(uninitialized: [max(maxLen * maxLen, 1)]), Tensor(uninitialized: [max(maxLen * maxLen, 1)])) }
+        func run(_ w: Int) {
+            var i = w
+            while i < units.count {
+                body(units[i], (scratch[w].0.data, scratch[w].1.data))
+                i += workers
+            }
+        }
+        if workers <= 1 { run(0) } else { Threads.parallelWorkers { w in if w < workers { run(w) } } }
+    }
+
+    func forward(_ u: Unit, q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+                 out: UnsafeMutablePointer<Float>, lse: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>) {
+        let seg = segments[u.segment], len = seg.length, h = u.head, g = h / rep
+        let qs = heads * d, ks = kvHeads * d
+        let qh = q + seg.start * qs + h * d, kg = k + seg.start * ks + g * d, vg = v + seg.start * ks + g * d
+        sgemm(transA: false, transB: true, m: len, n: len, k: d, alpha: scale, qh, lda: qs, kg, ldb: ks, scores, ldc: len)
+        for i in 0..<len {
+            let row = scores + i * len
+            let m = maxElement(row, i + 1)
+            let sum = expShiftSum(row, i + 1, shift: m)
+            let inv = 1 / sum
+            for j in 0...i { row[j] *= inv }
+            if i + 1 < len { (row + i + 1).update(repeating: 0, count: len - i - 1) }
+            lse[(seg.start + i) * heads + h] = m + Foundation.log(sum)
+        }
+        sgemm(transA: false, transB: false, m: len, n: d, k: len, scores, lda: len, vg, ldb: ks, out + seg.start * qs + h * d, ldc: qs)
+    }
+
+    func backward(_ u: Unit, q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, dO: UnsafePointer<Float>,
+                  lse: UnsafePointer<Float>, dq: UnsafeMutablePointer<Float>, partials: UnsafeMutablePointer<Float>,
+                  p: UnsafeMutablePointer<Float>, dp: UnsafeMutablePointer<Float>) {
+        let seg = segments[u.segment], len = seg.length, h = u.head, g = h / rep
+        let qs = heads * d, ks = kvHeads * d
+        let qh = q + seg.start * qs + h * d, kg = k + seg.start * ks + g * d, vg = v + seg.start * ks + g * d
+        let doh = dO + seg.start * qs + h * d
+        let dkPart = partials + partialOffset(u), dvPart = dkPart + len * d
+        // P = exp(S − lse), recomputed.
+        sgemm(transA: false, transB: true, m: len, n: len, k: d, alpha: scale, qh, lda: qs, kg, ldb: ks, p, ldc: len)
+        for i in 0..<len {
+            let row = p + i * len
+            _ = expShiftSum(row, i + 1, shift: lse[(seg.start + i) * heads + h])
+            if i + 1 < len { (row + i + 1).update(repeating: 0, count: len - i - 1) }
+        }
+        // dV part = Pᵀ·dO_h
+        sgemm(transA: true, transB: false, m: len, n: d, k: len, p, lda: len, doh, ldb: qs, dvPart, ldc: d)
+        // dP = dO_h·V_gᵀ
+        sgemm(transA: false, transB: true, m: len, n: len, k: d, doh, lda: qs, vg, ldb: ks, dp, ldc: len)
+        // dS = P ⊙ (dP − Σ_j P⊙dP) · scale (the 1/√d of S folded in here)
+        for i in 0..<len {
+            let pr = p + i * len, dr = dp + i * len
+            let rowDot = dot(pr, dr, i + 1)
+            for j in 0...i { dr[j] = pr[j] * (dr[j] - rowDot) * scale }
+            if i + 1 < len { (dr + i + 1).update(repeating: 0, count: len - i - 1) }
+        }
+        // dQ_h = dS·K_g ; dK part = dSᵀ·Q_h
+        sgemm(transA: false, transB: false, m: len, n: d, k: len, dp, lda: len, kg, ldb: ks, dq + seg.start * qs + h * d, ldc: qs)
+        sgemm(transA: true, transB: false, m: len, n: d, k: len, dp, lda: len, qh, ldb: qs, dkPart, ldc: d)
     }
 }

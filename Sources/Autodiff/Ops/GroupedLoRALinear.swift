@@ -1,0 +1,155 @@
+import Tensors
+
+/// One projection of a grouped LoRA linear: its output width and, when adapted, its LoRA pair.
+public struct LoRABlock {
+    public let rows: Int
+    public let a: Variable?   // [r, in]
+    public let b: Variable?   // [rows, r]
+    public let dropoutSeed: UInt64
+
+    public init(rows: Int, a: Variable? = nil, b: Variable? = nil, dropoutSeed: UInt64 = 0) {
+        self.rows = rows; self.a = a; self.b = b; self.dropoutSeed = dropoutSeed
+    }
+}
+
+extension Tape {
+    /// Several LoRA linears that read the same input (q/k/v, or gate/up) as one op: `W` is their base
+    /// weights stacked by rows, so the base projection is one GEMM `[N, in]·[Σout, in]ᵀ`, and — without
+    /// dropout — the LoRA down-projections are one GEMM too (`[N, in]·[Σr, in]ᵀ`). Each block computes
+    /// exactly `loraLinear` (same math, same dropout masks); only the GEMM grouping differs.
+    /// Output `[N, Σout]`, blocks side by side (split it with `splitColumns`).
+    public func groupedLoRALinear(_ x: Variable, _ w: FrozenWeight, blocks: [LoRABlock], scale s: Float, dropout p: Float = 0) -> Variable {
+        let n = x.value.rows, inF = w.columns, total = w.rows
+        precondition(x.value.columns == inF && blocks.reduce(0, { $0 + $1.rows }) == total,
+                     "groupedLoRALinear: x \(x.shape), W \(w.shape), block rows \(blocks.map(\.rows))")
+        let y = Tensor(uninitialized: [n, total])
+        w.withFloat32 { wp in
+            sgemm(transA: false, transB: true, m: n, n: total, k: inF, x.value.data, lda: inF, wp, ldb: inF, y.data, ldc: total)
+        }
+        // Adapted blocks: output column offset, LoRA pair, and where their Hr = X̃·Aᵀ lives.
+        struct Adapted { let column: Int; let rows: Int; let a: Variable; let b: Variable; let seed: UInt64
+                         let xDropped: Tensor; let hr: Tensor; let hrColumn: Int; let hrStride: Int }
+        var adapted: [Adapted] = []
+        var column = 0
+        let ranks = blocks.compactMap { $0.a?.value.rows }
+        let rTotal = ranks.reduce(0, +)
+        // Without dropout every block reads x itself, so A's stack into one [Σr, in] GEMM.
+        let aStack: Tensor? = (p == 0 && rTotal > 0) ? Tensor(uninitialized: [rTotal, inF]) : nil
+        let hrAll: Tensor? = aStack.map { _ in Tensor(uninitialized: [n, rTotal]) }
+        if let aStack, let hrAll {
+            var off = 0
+            for block in blocks { if let a = block.a { (aStack.data + off).update(from: a.value.data, count: a.value.count); off += a.value.count } }
+            sgemm(transA: false, transB: true, m: n, n: rTotal, k: inF, x.value.data, lda: inF, aStack.data, ldb: inF, hrAll.data, ldc: rTotal)
+        }
+        var hrColumn = 0
+        for block in blocks {
+            defer { column += block.rows }
+            guard let a = block.a, let b = block.b else { continue }
+            let r = a.value.rows
+            precondition(a.value.columns == inF && b.value.rows == block.rows && b.value.columns == r, "groupedLoRALinear: A \(a.shape), B \(b.shape)")
+            let entry: Adapted
+            if let hrAll {
+                entry = Adapted(column: column, rows: block.rows, a: a, b: b, seed: block.dropoutSeed, xDropped: x.value,
+                                hr: hrAll, hrColumn: hrColumn, hrStride: rTotal)
+            } else {
+                let xd = Tensor(uninitialized: [n, inF])
+                DropoutMask.apply(seed: block.dropoutSeed, p: p, x.value.data, xd.data, count: n * inF)
+                let hr = Tensor(uninitialized: [n, r])
+                sgemm(transA: false, transB: true, m: n, n: r, k: inF, xd.data, lda: inF, a.value.data, ldb: inF, hr.data, ldc: r)
+                entry = Adapted(column: column, rows: block.rows, a: a, b: b, seed: block.dropoutSeed, xDropped: xd, hr: hr, hrColumn: 0, hrStride: r)
+            }
+            // y[:, block] += s · Hr·Bᵀ
+            sgemm(transA: false, transB: true, m: n, n: block.rows, k: r, alpha: s, entry.hr.data + entry.hrColumn, lda: entry.hrStride,
+                  b.value.data, ldb: r, beta: 1, y.data + column, ldc: total)
+            adapted.append(entry)
+            hrColumn += r
+        }
+
+        let needs = x.requiresGrad || adapted.contains { $0.a.requiresGrad || $0.b.requiresGrad }
+        let out = Variable(y, requiresGrad: needs)
+        record(out) { dy in
+            // dHr of every adapted block, laid out like its Hr.
+            let dhrAll: Tensor? = hrAll.map { _ in Tensor(uninitialized: [n, rTotal]) }
+            var dhrs: [Tensor] = []
+            for e in adapted {
+                let r = e.a.value.rows
+                if e.b.requiresGrad {
+                    e.b.accumulateGrad { db, beta in
+                        sgemm(transA: true, transB: false, m: e.rows, n: r, k: n, alpha: s, dy.data + e.column, lda: total,
+                              e.hr.data + e.hrColumn, ldb: e.hrStride, beta: beta, db, ldc: r)
+                    }
+                }
+                let dhr = dhrAll ?? Tensor(uninitialized: [n, r])
+                let dhrColumn = dhrAll == nil ? 0 : e.hrColumn, stride = dhrAll == nil ? r : rTotal
+                sgemm(transA: false, transB: false, m: n, n: r, k: e.rows, alpha: s, dy.data + e.column, lda: total, e.b.value.data, ldb: r,
+                      dhr.data + dhrColumn, ldc: stride)
+                dhrs.append(dhr)
+            }
+            if let dhrAll, let aStack {
+                // dA_stack = dHrᵀ·x, one GEMM; each A takes its rows.
+                if adapted.contains(where: { $0.a.requiresGrad }) {
+                    let da = Tensor(uninitialized: [rTotal, inF])
+                    sgemm(transA: true, transB: false, m: rTotal, n: inF, k: n, dhrAll.data, lda: rTotal, x.value.data, ldb: inF, da.data, ldc: inF)
+                    for e in adapted where e.a.requiresGrad {
+                        let src = da.data + e.hrColumn * inF, count = e.a.value.count
+                        e.a.accumulateGrad { g, beta in beta == 0 ? g.update(from: src, count: count) : axpy(1, src, g, count) }
+                    }
+                }
+                if x.requiresGrad {
+                    x.accumulateGrad { dx, beta in
+                        w.withFloat32 { wp in
+                            sgemm(transA: false, transB: false, m: n, n: inF, k: total, dy.data, lda: total, wp, ldb: inF, beta: beta, dx, ldc: inF)
+                        }
+                        sgemm(transA: false, transB: false, m: n, n: inF, k: rTotal, dhrAll.data, lda: rTotal, aStack.data, ldb: inF, beta: 1, dx, ldc: inF)
+                    }
+                }
+            } else {
+                for (e, dhr) in zip(adapted, dhrs) where e.a.requiresGrad {
+                    let r = e.a.value.rows
+                    e.a.accumulateGrad { da, beta in
+                        sgemm(transA: true, transB: false, m: r, n: inF, k: n, dhr.data, lda: r, e.xDropped.data, ldb: inF, beta: beta, da, ldc: inF)
+                    }
+                }
+                if x.requiresGrad {
+                    x.accumulateGrad { dx, beta in
+                        w.withFloat32 { wp in
+                            sgemm(transA: false, transB: false, m: n, n: inF, k: total, dy.data, lda: total, wp, ldb: inF, beta: beta, dx, ldc: inF)
+                        }
+                        for (e, dhr) in zip(adapted, dhrs) {
+                            let r = e.a.value.rows
+                            let t = Tensor(uninitialized: [n, inF])
+                            sgemm(transA: false, transB: false, m: n, n: inF, k: r, dhr.data, lda: r, e.a.value.data, ldb: inF, t.data, ldc: inF)
+                            DropoutMask.apply(seed: e.seed, p: p, t.data, t.data, count: n * inF)
+                            axpy(1, t.data, dx, n * inF)
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// Splits `[N, Σw]` into `[N, w_i]` column blocks (copies). Backward writes each block's gradient
+    /// back into its columns.
+    public func splitColumns(_ y: Variable, widths: [Int]) -> [Variable] {
+        let n = y.value.rows, total = y.value.columns
+        precondition(widths.reduce(0, +) == total, "splitColumns: widths \(widths) do not add up to \(total)")
+        var outs: [Variable] = []
+        var column = 0
+        for width in widths {
+            let part = Tensor(uninitialized: [n, width])
+            for row in 0..<n { (part.data + row * width).update(from: y.value.data + row * total + column, count: width) }
+            let v = Variable(part, requiresGrad: y.requiresGrad)
+            let c = column
+            record(v) { dp in
+                y.accumulateGrad { g, beta in
+                    if beta == 0 { g.update(repeating: 0, count: n * total) }
+                    for row in 0..<n { axpy(1, dp.data + row * width, g + row * total + c, width) }
+                }
+            }
+            outs.append(v)
+            column += width
+        }
+        return outs
+    }
+}

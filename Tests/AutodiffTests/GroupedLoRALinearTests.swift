@@ -1,0 +1,79 @@
+import Autodiff
+import Tensors
+import XCTest
+
+final class GroupedLoRALinearTests: XCTestCase {
+    // Three projections of one input: q (adapted), k (not adapted), v (adapted, another rank).
+    let inF = 6
+    let wq = randomTensor([5, 6], seed: 300), wk = randomTensor([3, 6], seed: 301), wv = randomTensor([4, 6], seed: 302)
+    let aq = leaf([2, 6], seed: 303), bq = leaf([5, 2], seed: 304)
+    let av = leaf([3, 6], seed: 305), bv = leaf([4, 3], seed: 306)
+
+    func grouped(_ tape: Tape, _ x: Variable, dropout: Float) -> [Variable] {
+        let stacked = FrozenWeight.stack([FrozenWeight(wq), FrozenWeight(wk), FrozenWeight(wv)]).stacked
+        let y = tape.groupedLoRALinear(x, stacked, blocks: [
+            LoRABlock(rows: 5, a: aq, b: bq, dropoutSeed: 11), LoRABlock(rows: 3),
+            LoRABlock(rows: 4, a: av, b: bv, dropoutSeed: 12),
+        ], scale: 1.5, dropout: dropout)
+        return tape.splitColumns(y, widths: [5, 3, 4])
+    }
+
+    func separate(_ tape: Tape, _ x: Variable, dropout: Float) -> [Variable] {
+        [tape.loraLinear(x, FrozenWeight(wq), a: aq, b: bq, scale: 1.5, dropout: dropout, dropoutSeed: 11),
+         tape.linear(x, FrozenWeight(wk)),
+         tape.loraLinear(x, FrozenWeight(wv), a: av, b: bv, scale: 1.5, dropout: dropout, dropoutSeed: 12)]
+    }
+
+    /// Concatenates outputs so one scalar projection checks every block.
+    func joined(_ tape: Tape, _ parts: [Variable]) -> Variable {
+        // Sum of parts through a shared-width trick: weight each block by a different frozen linear to [N, 2].
+        var acc: Variable?
+        for (i, p) in parts.enumerated() {
+            let w = FrozenWeight(randomTensor([2, p.value.columns], seed: 400 + UInt64(i)))
+            let y = tape.linear(p, w)
+            acc = acc.map { tape.add($0, y) } ?? y
+        }
+        return acc!
+    }
+
+    func testGradientsWithoutDropout() {
+        let x = leaf([4, inF], seed: 307)
+        assertGradients(GradCheck.check([("x", x), ("Aq", aq), ("Bq", bq), ("Av", av), ("Bv", bv)]) { tape in
+            self.joined(tape, self.grouped(tape, x, dropout: 0))
+        })
+    }
+
+    func testGradientsWithDropout() {
+        let x = leaf([4, inF], seed: 308)
+        assertGradients(GradCheck.check([("x", x), ("Aq", aq), ("Bq", bq), ("Av", av), ("Bv", bv)]) { tape in
+            self.joined(tape, self.grouped(tape, x, dropout: 0.25))
+        })
+    }
+
+    func testEqualsSeparateProjections() {
+        for dropout: Float in [0, 0.25] {
+            let x = leaf([4, inF], seed: 309)
+            let seed = randomTensor([4, 2], seed: 310)
+            func run(_ f: (Tape, Variable, Float) -> [Variable]) -> [[Float]] {
+                for v in [x, aq, bq, av, bv] { v.zeroGrad() }
+                let tape = Tape()
+                let parts = f(tape, x, dropout)
+                let values = parts.map { $0.value.array }
+                tape.backward(from: joined(tape, parts), seed: seed)
+                return values + [x, aq, bq, av, bv].map { $0.grad!.array }
+            }
+            let a = run(grouped), b = run(separate)
+            for (u, v) in zip(a, b) { for (p, q) in zip(u, v) { XCTAssertEqual(p, q, accuracy: 1e-5, "dropout \(dropout)") } }
+        }
+    }
+
+    func testStackKeepsRowsAndSharesFloat32Storage() {
+        let (stacked, parts) = FrozenWeight.stack([FrozenWeight(wq), FrozenWeight(wk)])
+        XCTAssertEqual(stacked.shape, [8, inF])
+        XCTAssertEqual(stacked.toTensor().array, wq.array + wk.array)
+        XCTAssertEqual(parts[1].float32Pointer, stacked.float32Pointer! + 5 * inF)
+        let row = Tensor(uninitialized: [inF])
+        stacked.copyRow(6, to: row.data)
+        XCTAssertEqual(row.array, Array(wk.array[inF..<(2 * inF)]))
+    }
+}
