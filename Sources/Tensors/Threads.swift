@@ -21,22 +21,34 @@ public enum Threads {
     public static func configure(_ n: Int?) {
         let value = max(1, n ?? ProcessInfo.processInfo.activeProcessorCount)
         current = value
-        openblas_set_num_threads(Int32(value))
+        // OpenBLAS always runs single-threaded: `sgemm` splits large GEMMs across our own workers.
+        openblas_set_num_threads(1)
+    }
+
+    /// True while `parallelWorkers` runs: GEMMs inside a worker stay single-threaded.
+    nonisolated(unsafe) static var inParallelRegion = false
+
+    /// How many workers a GEMM of this size uses: all of them above ~4 MFLOP (where the split pays
+    /// for its ~1 µs dispatch), one inside a parallel region or below that.
+    static func workersForGEMM(m: Int, n: Int, k: Int) -> Int {
+        let n0 = count
+        if n0 <= 1 || inParallelRegion || m < 16 { return 1 }
+        return 2 * m * n * k >= 4_000_000 ? min(n0, m / 8) : 1
     }
 }
 
 extension Threads {
-    /// Runs `body(worker)` on `count` workers while OpenBLAS is single-threaded, so each worker's GEMMs
-    /// run in its own thread (SWIFT-NOTES §6: 1 BLAS thread inside our own parallel regions beats
-    /// nesting). Results do not depend on scheduling as long as workers write disjoint memory.
+    /// Runs `body(worker)` on `count` workers; GEMMs inside run single-threaded in their worker
+    /// (SWIFT-NOTES §6: 1 BLAS thread inside our own parallel regions beats nesting). Results do not
+    /// depend on scheduling as long as workers write disjoint memory.
     public static func parallelWorkers(_ body: (Int) -> Void) {
         let n = count
         if n <= 1 {
             body(0)
             return
         }
-        openblas_set_num_threads(1)
-        defer { openblas_set_num_threads(Int32(n)) }
+        inParallelRegion = true
+        defer { inParallelRegion = false }
         withoutActuallyEscaping(body) { body in
             let box = UncheckedBox(body)
             DispatchQueue.concurrentPerform(iterations: n) { box.value($0) }

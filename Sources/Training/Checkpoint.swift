@@ -72,7 +72,7 @@ public enum Checkpoints {
             try AtomicFile.write(Data((name(step: state.step) + "\n").utf8), to: (root as NSString).appendingPathComponent("latest"))
         } catch {
             try? fm.removeItem(atPath: temp)
-            let last = latest(outputDir).map { "the last complete checkpoint (\(($0 as NSString).lastPathComponent)) is intact" }
+            let last = latest(outputDir).map { "the last complete checkpoint (\(($0 as NSString).lastPathComponent)) is intact and the same `llama-sft train` command resumes from it" }
                 ?? "no earlier checkpoint exists"
             throw CheckpointError("cannot write checkpoint \(final): \(error.localizedDescription). Free disk space or fix permissions of \(outputDir); \(last).")
         }

@@ -109,6 +109,7 @@ private func isBoolean(_ n: NSNumber) -> Bool {
 
 private func describe(_ v: Any) -> String {
     if let s = v as? String { return "\"\(s)\"" }
+    if let n = v as? NSNumber, isBoolean(n) { return n.boolValue ? "true" : "false" }  // not "1"
     if v is [Any] { return "a list" }
     if v is [String: Any] { return "an object" }
     return "\(v)"

@@ -22,7 +22,10 @@ enum LogitsCommand {
         Threads.configure(a.value("threads").flatMap(Int.init))
         let (sequences, labels) = try readInput(inputPath)
 
+        let rssBefore = residentMiB()
         let model = try LlamaModel.load(directory: modelDir)
+        printError(String(format: "loaded %@: resident memory %.0f → %.0f MiB (16-bit weights are memory-mapped, not copied)",
+                          modelDir, rssBefore, residentMiB()))
         if let adapterDir = a.value("adapter") {
             model.adapters = try PEFTAdapter.load(directory: adapterDir, model: model.config).0
         }
@@ -90,4 +93,13 @@ struct ToolError: LocalizedError {
     let message: String
     init(_ message: String) { self.message = message }
     var errorDescription: String? { message }
+}
+
+/// Current resident set size (VmRSS) of this process in MiB.
+func residentMiB() -> Double {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+        return (line.split(separator: " ").compactMap { Double($0) }.first ?? 0) / 1024
+    }
+    return 0
 }

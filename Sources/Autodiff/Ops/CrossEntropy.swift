@@ -10,33 +10,35 @@ extension Tape {
     /// is returned so a step can divide by the trained-token count of all its micro-batches.
     /// Backward recomputes each chunk's logits: `dz = (softmax(z) − onehot(y))·dL`, `dh = dz·W`.
     public func lmHeadCrossEntropy(
-        _ h: Variable, weight w: FrozenWeight, positions: [Int], targets: [Int], chunk: Int = 64
+        _ h: Variable, weight w: FrozenWeight, positions: [Int], targets: [Int], chunk: Int = 128
     ) -> Variable {
         precondition(positions.count == targets.count, "lmHeadCrossEntropy: \(positions.count) positions, \(targets.count) targets")
         let dim = h.value.columns, vocab = w.rows, count = positions.count
         precondition(w.columns == dim, "lmHeadCrossEntropy: h \(h.shape) does not match W \(w.shape)")
         for t in targets { precondition(t >= 0 && t < vocab, "lmHeadCrossEntropy: target \(t) outside 0..<\(vocab)") }
         let lse = Tensor(uninitialized: [max(count, 1)])
-        let rowsBuf = Tensor(uninitialized: [min(chunk, max(count, 1)), dim])
-        let logits = Tensor(uninitialized: [min(chunk, max(count, 1)), vocab])
+        let rowsPerChunk = min(chunk, max(count, 1))
+        /// logits[0..<c] = h[positions[start..<start+c]] · Wᵀ (rows gathered into `rows` first).
+        func chunkLogits(_ start: Int, _ c: Int, _ wp: UnsafePointer<Float>, rows: Tensor, logits: Tensor) {
+            for i in 0..<c { (rows.data + i * dim).update(from: h.value.data + positions[start + i] * dim, count: dim) }
+            sgemm(transA: false, transB: true, m: c, n: vocab, k: dim, rows.data, lda: dim, wp, ldb: dim, logits.data, ldc: vocab)
+        }
         var total = 0.0
-        w.withFloat32 { wp in
-            var start = 0
-            while start < count {
-                let c = min(chunk, count - start)
-                for i in 0..<c { (rowsBuf.data + i * dim).update(from: h.value.data + positions[start + i] * dim, count: dim) }
-                sgemm(transA: false, transB: true, m: c, n: vocab, k: dim, rowsBuf.data, lda: dim, wp, ldb: dim,
-                      logits.data, ldc: vocab)
-                for i in 0..<c {
-                    let z = logits.data + i * vocab
-                    let target = z[targets[start + i]]
-                    let m = maxElement(z, vocab)
-                    let s = expShiftSum(z, vocab, shift: m)
-                    let l = m + Foundation.log(s)
-                    lse[start + i] = l
-                    total += Double(l - target)
+        do {
+            let rows = Tensor(uninitialized: [rowsPerChunk, dim]), logits = Tensor(uninitialized: [rowsPerChunk, vocab])
+            w.withFloat32 { wp in
+                for start in stride(from: 0, to: count, by: chunk) {
+                    let c = min(chunk, count - start)
+                    chunkLogits(start, c, wp, rows: rows, logits: logits)
+                    for i in 0..<c {
+                        let z = logits.data + i * vocab
+                        let target = z[targets[start + i]]
+                        let m = maxElement(z, vocab)
+                        let l = m + Foundation.log(expShiftSum(z, vocab, shift: m))
+                        lse[start + i] = l
+                        total += Double(l - target)
+                    }
                 }
-                start += c
             }
         }
         let out = Variable(Tensor(shape: [], values: [Float(total)]), requiresGrad: h.requiresGrad)
@@ -44,26 +46,21 @@ extension Tape {
             let g = dL[0]
             h.accumulateGrad { dh, beta in
                 if beta == 0 { dh.update(repeating: 0, count: h.value.count) }
-                let rows = Tensor(uninitialized: [min(chunk, max(count, 1)), dim])
-                let z = Tensor(uninitialized: [min(chunk, max(count, 1)), vocab])
-                let dRows = Tensor(uninitialized: [min(chunk, max(count, 1)), dim])
+                let rows = Tensor(uninitialized: [rowsPerChunk, dim]), z = Tensor(uninitialized: [rowsPerChunk, vocab])
+                let dRows = Tensor(uninitialized: [rowsPerChunk, dim])
                 w.withFloat32 { wp in
-                    var start = 0
-                    while start < count {
+                    for start in stride(from: 0, to: count, by: chunk) {
                         let c = min(chunk, count - start)
-                        for i in 0..<c { (rows.data + i * dim).update(from: h.value.data + positions[start + i] * dim, count: dim) }
-                        sgemm(transA: false, transB: true, m: c, n: vocab, k: dim, rows.data, lda: dim, wp, ldb: dim,
-                              z.data, ldc: vocab)
+                        chunkLogits(start, c, wp, rows: rows, logits: z)
+                        // dz = (softmax(z) − onehot(y))·dL
                         for i in 0..<c {
                             let zr = z.data + i * vocab
                             _ = expShiftSum(zr, vocab, shift: lse[start + i])
                             scale(zr, g, zr, vocab)
                             zr[targets[start + i]] -= g
                         }
-                        sgemm(transA: false, transB: false, m: c, n: dim, k: vocab, z.data, lda: vocab, wp, ldb: dim,
-                              dRows.data, ldc: dim)
+                        sgemm(transA: false, transB: false, m: c, n: dim, k: vocab, z.data, lda: vocab, wp, ldb: dim, dRows.data, ldc: dim)
                         for i in 0..<c { axpy(1, dRows.data + i * dim, dh + positions[start + i] * dim, dim) }
-                        start += c
                     }
                 }
             }
