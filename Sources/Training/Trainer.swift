@@ -77,8 +77,15 @@ public final class Trainer {
         }
         Checkpoints.cleanTemporaries(out)
 
-        // Resume point: explicit, else the newest complete checkpoint of this output dir.
-        let resumePath = options.restart ? nil : (options.resume ?? Checkpoints.latest(out))
+        // Resume point: explicit (a checkpoint folder, or an output dir: its latest), else the newest
+        // complete checkpoint of this output dir.
+        var resumePath = options.restart ? nil : Checkpoints.latest(out)
+        if let chosen = options.resume, !options.restart {
+            guard let path = Checkpoints.isComplete(chosen) ? chosen : Checkpoints.latest(chosen) else {
+                throw TrainingError("--resume \(chosen): not a complete checkpoint (a folder with adapter_model.safetensors, adapter_config.json, optimizer.safetensors, trainer_state.json and recipe.json) nor an output dir that has one; checkpoints are <output_dir>/checkpoints/step-NNNNNN")
+            }
+            resumePath = path
+        }
         var loaded: Checkpoints.Loaded?
 
         let config = try LlamaConfig.load(path: recipe.model)
@@ -314,7 +321,9 @@ public final class Trainer {
             }
             writeLossCurve(metrics)
             log("stopped by \(sig == SIGINT ? "SIGINT" : "SIGTERM") after step \(state.step) of \(total); \(saved).")
-            log("resume with: llama-sft train <the same recipe>   (it continues from \(Checkpoints.name(step: state.step)))")
+            if state.step > 0 {
+                log("resume with: llama-sft train <the same recipe>   (it continues from \(Checkpoints.name(step: state.step)))")
+            }
             return TrainSummary(steps: state.step, finalLoss: state.lastLoss, evalLoss: evalLoss, outputDir: out, adapterDir: nil, stoppedBySignal: sig)
         }
 

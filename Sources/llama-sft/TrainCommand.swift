@@ -7,9 +7,10 @@ enum TrainCommand {
     usage: llama-sft train RECIPE.json [--resume CHECKPOINT_DIR] [--restart]
 
     Trains LoRA adapters as the recipe says (keys: docs/recipe.md). An output_dir that already has
-    checkpoints is resumed from its latest one; --resume picks a checkpoint; --restart moves the old
-    run aside (it is never deleted) and starts at step 0. Ctrl-C finishes the current step, writes a
-    checkpoint and exits (130); a second Ctrl-C exits at once.
+    checkpoints is resumed from its latest one; --resume picks a checkpoint (or another output dir's
+    latest); --restart moves the old run aside (it is never deleted) and starts at step 0. Ctrl-C
+    finishes the current step, writes a checkpoint and exits (130; SIGTERM: 143); a second Ctrl-C
+    exits at once without writing.
     """
 
     static func run(_ args: [String]) throws -> Int32 {

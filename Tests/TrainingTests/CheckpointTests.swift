@@ -137,6 +137,14 @@ final class CheckpointTests: XCTestCase {
         _ = try resumed.run()
         XCTAssertEqual(names(dir + "/out"), ["step-000002", "step-000004", "step-000006"])
         try assertSameRun(straight, resumed, "--resume step-000002")
+
+        // An output dir stands for its latest checkpoint; anything else is a clear error.
+        options.resume = dir + "/out"
+        XCTAssertEqual(try Trainer(recipe: partial.recipe, options: options).state.step, 6)
+        options.resume = dir + "/nowhere"
+        XCTAssertThrowsError(try Trainer(recipe: partial.recipe, options: options)) { error in
+            XCTAssertTrue(error.localizedDescription.contains("--resume \(dir)/nowhere: not a complete checkpoint"), error.localizedDescription)
+        }
     }
 
     func testRestartMovesTheOldRunAsideAndStartsOver() throws {
