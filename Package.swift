@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Debug builds (the default for `swift test`) are far too slow for numeric kernels (SWIFT-NOTES §3),
-// so every target is optimised in debug too. Release builds target haswell (`haswell`: AVX2 + FMA) on x86_64:
+// so every target is optimised in debug too. Builds target `haswell` (AVX2 + FMA) on x86_64:
 // portable to any x86 CPU since 2013 while giving the SIMD kernels 256-bit registers.
 #if arch(x86_64)
 let cpuFlags = ["-target-cpu", "haswell"]

@@ -1,6 +1,7 @@
 import Foundation
 import Llama
 import SafeTensors
+import Tensors
 
 /// What an export wrote and measured.
 public struct ExportReport: Sendable {

@@ -66,10 +66,13 @@ public final class Tensor: @unchecked Sendable {
     public func fill(_ value: Float) { data.update(repeating: value, count: count) }
 }
 
-/// Recycles aligned float buffers by exact element count.
+/// Recycles aligned float buffers by size class.
 ///
-/// A training step allocates the same set of activation sizes every time; keeping freed buffers keyed
-/// by size makes steady-state steps allocation-free. `trim()` returns everything to the system.
+/// A training step allocates the same kinds of activations every time, but micro-batches differ in
+/// length, so exact sizes rarely repeat. Capacities are rounded up to size classes (at most 25 %
+/// larger than asked: four classes per power of two), so a freed buffer serves the next step's
+/// slightly different shape and steady-state steps stop asking the system for memory (each fresh
+/// allocation costs page faults on first touch). `trim()` returns everything to the system.
 public final class BufferPool: @unchecked Sendable {
     public static let shared = BufferPool()
 
@@ -79,28 +82,38 @@ public final class BufferPool: @unchecked Sendable {
     /// Buffers above this many cached bytes are released to the system instead of kept.
     public var limitBytes = 16 << 30
 
+    /// The capacity a request of `count` floats gets: a multiple of 16 up to 1024, then a multiple of a
+    /// quarter of the largest power of two not above it.
+    static func sizeClass(_ count: Int) -> Int {
+        if count <= 1024 { return max(16, (count + 15) / 16 * 16) }
+        let step = (1 << (Int.bitWidth - 1 - count.leadingZeroBitCount)) / 4
+        return (count + step - 1) / step * step
+    }
+
     public func take(_ count: Int) -> UnsafeMutablePointer<Float> {
+        let capacity = Self.sizeClass(count)
         lock.lock()
-        if var list = free[count], let p = list.popLast() {
-            free[count] = list
-            cachedBytes -= count * 4
+        if var list = free[capacity], let p = list.popLast() {
+            free[capacity] = list
+            cachedBytes -= capacity * 4
             lock.unlock()
             return p
         }
         lock.unlock()
         var raw: UnsafeMutableRawPointer?
-        let bytes = max(count, 1) * MemoryLayout<Float>.stride
+        let bytes = capacity * MemoryLayout<Float>.stride
         guard posix_memalign(&raw, 64, bytes) == 0, let raw else {
             fatalError("out of memory allocating \(bytes) bytes")
         }
-        return raw.bindMemory(to: Float.self, capacity: max(count, 1))
+        return raw.bindMemory(to: Float.self, capacity: capacity)
     }
 
     public func give(_ p: UnsafeMutablePointer<Float>, count: Int) {
+        let capacity = Self.sizeClass(count)
         lock.lock()
-        if cachedBytes + count * 4 <= limitBytes {
-            free[count, default: []].append(p)
-            cachedBytes += count * 4
+        if cachedBytes + capacity * 4 <= limitBytes {
+            free[capacity, default: []].append(p)
+            cachedBytes += capacity * 4
             lock.unlock()
         } else {
             lock.unlock()

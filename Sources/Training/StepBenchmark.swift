@@ -67,7 +67,7 @@ public enum StepBenchmark {
         Threads.configure(o.threads)
         let bf16 = o.bf16 ?? (o.shape == "llama3-8b")
         log("shape \(o.shape): \(config.parameterCount.formatted()) parameters, \(bf16 ? "bf16" : "fp32") base, seq \(o.seq) × batch \(o.batch), trained fraction \(o.trainedFraction), r=\(o.rank), threads \(Threads.count)\(o.gradientCheckpointing ? ", gradient checkpointing" : "")")
-        let weights = LlamaWeights.random(config: config, seed: 1, storage: bf16 ? .bf16 : .f32)
+        let weights = LlamaWeights.random(config: config, seed: 1, storage: bf16 ? .bf16 : .f32, distribution: .uniform)
         let model = LlamaModel(weights: weights)
         let lora = LoRAConfig(rank: o.rank, alpha: o.alpha)
         let adapters = LoRAAdapters.initialize(lora, model: config, seed: 2)
@@ -146,12 +146,5 @@ public enum StepBenchmark {
     }
 
     /// Peak resident set size of this process (VmHWM), MiB.
-    public static func peakRSSMiB() -> Double {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
-        for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-            let kb = line.split(separator: " ").compactMap { Double($0) }.first ?? 0
-            return kb / 1024
-        }
-        return 0
-    }
+    public static func peakRSSMiB() -> Double { Double(ProcessMemory.peakResidentBytes ?? 0) / 1_048_576 }
 }

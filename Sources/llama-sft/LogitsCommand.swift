@@ -96,10 +96,4 @@ struct ToolError: LocalizedError {
 }
 
 /// Current resident set size (VmRSS) of this process in MiB.
-func residentMiB() -> Double {
-    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
-    for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
-        return (line.split(separator: " ").compactMap { Double($0) }.first ?? 0) / 1024
-    }
-    return 0
-}
+func residentMiB() -> Double { Double(ProcessMemory.residentBytes ?? 0) / 1_048_576 }

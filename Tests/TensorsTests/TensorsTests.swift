@@ -1,4 +1,4 @@
-import Tensors
+@testable import Tensors
 import XCTest
 
 final class GEMMTests: XCTestCase {
@@ -119,6 +119,19 @@ final class KernelTests: XCTestCase {
         }
         let again = Tensor(uninitialized: [7, 123])
         XCTAssertEqual(again.data, first, "a freed buffer of the same size is reused")
+    }
+
+    func testSlightlyDifferentShapesShareASizeClass() {
+        BufferPool.shared.trim()
+        var first: UnsafeMutablePointer<Float>?
+        do { first = Tensor(uninitialized: [800, 128]).data }
+        // A micro-batch a little shorter than the last one reuses its activation buffers.
+        XCTAssertEqual(Tensor(uninitialized: [790, 128]).data, first)
+        for n in [1, 17, 1000, 1025, 4097, 123_457, 10_000_019] {
+            let c = BufferPool.sizeClass(n)
+            XCTAssertGreaterThanOrEqual(c, n)
+            XCTAssertLessThanOrEqual(c, n <= 1024 ? n + 15 : n + n / 4, "size class of \(n)")
+        }
     }
 
     func testParallelChunksCoverEveryIndexOnce() {

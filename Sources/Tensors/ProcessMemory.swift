@@ -27,7 +27,7 @@ extension ProcessMemory {
     /// Why: glibc raises its mmap threshold after the first large free, so later tensor buffers of up to
     /// 32 MB come from the heap and their pages stay resident after `free` — exporting a 1.5 GB model crept
     /// up by ~90 MB without this. Called once per tensor written, it costs microseconds.
-    static func releaseFreedMemory() {
+    public static func releaseFreedMemory() {
         #if canImport(Glibc)
         _ = mallocTrim?(0)
         #endif
