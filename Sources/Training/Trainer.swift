@@ -58,6 +58,8 @@ public final class Trainer {
         Threads.configure(recipe.train.threads)
         let fm = FileManager.default
         let out = recipe.outputDir
+        // A run already training into this folder must not see its files moved or cleaned.
+        if fm.fileExists(atPath: out) { try OutputLock.check(directory: out) }
 
         if options.restart, fm.fileExists(atPath: out), !((try? fm.contentsOfDirectory(atPath: out)) ?? []).isEmpty {
             let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "")
@@ -99,7 +101,11 @@ public final class Trainer {
         if let bad = (data.train + data.eval).lazy.flatMap(\.ids).first(where: { $0 < 0 || $0 >= config.vocabSize }) {
             throw TrainingError("the data has token id \(bad) but the model's vocabulary is 0..<\(config.vocabSize): is the tokenizer the model's own?")
         }
+        for warning in Trainer.untrainedSpecialRows(model.weights.embedding, tokenizer: tokenizer, template: recipe.data.template) {
+            options.log("warning: " + warning)
+        }
         let dataFingerprint = Trainer.fingerprint(data.train)
+        let modelFingerprint = try Trainer.fingerprint(model: model.weights, configPath: recipe.model)
 
         // Adapters: same construction path for a fresh run and a resume (base frozen, LoRA attached).
         let adapters: LoRAAdapters
@@ -112,6 +118,10 @@ public final class Trainer {
             // The same data file name with other content would silently change the math.
             if let was = peek.state.dataFingerprint, was != dataFingerprint {
                 throw TrainingError("cannot resume from \(resumePath): the training data changed since it was written (\(recipe.data.train) now gives \(data.train.count) examples\(peek.state.trainExamples.map { ", then \($0)" } ?? ""), fingerprint \(dataFingerprint), then \(was)). Restore the data, or start over with --restart.")
+            }
+            // The same model path with other weights (say base instead of instruct) would too.
+            if let was = peek.state.modelFingerprint, was != modelFingerprint {
+                throw TrainingError("cannot resume from \(resumePath): the base model at \(recipe.model) changed since it was written (fingerprint \(modelFingerprint), then \(was)). Point \"model\" at the model the run started with, or start over with --restart.")
             }
             adapters = try PEFTAdapter.load(directory: resumePath, model: config).0
             loaded = try Checkpoints.load(resumePath, parameterNames: adapters.namedParameters.map(\.name))
@@ -143,6 +153,7 @@ public final class Trainer {
             state.recipeHash = recipe.mathFingerprint
         }
         state.dataFingerprint = dataFingerprint
+        state.modelFingerprint = modelFingerprint
         state.trainExamples = data.train.count
         let total = Trainer.totalSteps(recipe: recipe, examples: data.train)
         schedule = LRSchedule(type: recipe.schedule.type, totalSteps: total, warmupSteps: recipe.schedule.warmupSteps,
@@ -163,6 +174,48 @@ public final class Trainer {
         for e in examples {
             mix(UInt64(e.ids.count))
             for (id, t) in zip(e.ids, e.trained) { mix(UInt64(truncatingIfNeeded: id) << 1 | UInt64(t & 1)) }
+        }
+        return String(format: "%016llx", h)
+    }
+
+    /// REFERENCE §11 #6: a base (non-instruct) model has never trained the chat template's control
+    /// tokens; their embedding rows are (near) zero, and the frozen embeddings stay that way, which gives
+    /// garbage or NaNs. Flags rows whose norm is under 1 % of the typical row's.
+    static func untrainedSpecialRows(_ embedding: FrozenWeight, tokenizer: any ChatTokenizer, template: ChatTemplate) -> [String] {
+        let names = template == .chatml ? ["<|im_start|>", "<|im_end|>"] : ["<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"]
+        let row = Tensor(uninitialized: [embedding.columns])
+        func norm(_ r: Int) -> Float {
+            embedding.copyRow(r, to: row.data)
+            return dot(row.data, row.data, row.count).squareRoot()
+        }
+        let sample = stride(from: 0, to: embedding.rows, by: max(1, embedding.rows / 512)).map(norm).sorted()
+        guard let typical = sample.isEmpty ? nil : sample[sample.count / 2], typical > 0 else { return [] }
+        return names.compactMap { name in
+            guard let id = tokenizer.specialTokenID(name), id < embedding.rows else { return nil }
+            let n = norm(id)
+            return n < 0.01 * typical
+                ? "the embedding row of \(name) (id \(id)) is near zero (norm \(n) vs a typical \(typical)): this looks like a base model that never saw the chat template. Train from the Instruct model, or expect poor results (embeddings are frozen)."
+                : nil
+        }
+    }
+
+    /// FNV-1a over config.json, every tensor's name, dtype and shape, and the first 256 bytes of each
+    /// tensor's data: cheap (a page per tensor), and it tells a base checkpoint from an instruct one
+    /// of the same architecture.
+    static func fingerprint(model: LlamaWeights, configPath: String) throws -> String {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        func mix<S: Sequence>(_ bytes: S) where S.Element == UInt8 { for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 } }
+        var isDir: ObjCBool = false
+        let config = FileManager.default.fileExists(atPath: configPath, isDirectory: &isDir) && isDir.boolValue
+            ? (configPath as NSString).appendingPathComponent("config.json") : configPath
+        mix(FileManager.default.contents(atPath: config) ?? Data())
+        if let files = model.source {
+            for name in files.names.sorted() {
+                guard let info = try files.info(name) else { continue }
+                mix("\(name) \(info.dtype.rawValue) \(info.shape)".utf8)
+                let raw = try files.rawBytes(name)
+                mix(UnsafeRawBufferPointer(rebasing: raw.prefix(256)))
+            }
         }
         return String(format: "%016llx", h)
     }
@@ -263,6 +316,8 @@ public final class Trainer {
     /// Runs to the end (or to a stop signal), checkpointing on the way.
     public func run() throws -> TrainSummary {
         let out = recipe.outputDir
+        let lock = try OutputLock(directory: out)
+        defer { withExtendedLifetime(lock) {} }
         let log = options.log
         let metricsPath = (out as NSString).appendingPathComponent("metrics.jsonl")
         let metrics = try MetricsLog(path: metricsPath, keepThrough: state.step)

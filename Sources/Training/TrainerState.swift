@@ -27,6 +27,8 @@ public struct TrainerState: Codable, Sendable, Equatable {
     public var recipeHash = ""
     /// FNV-1a 64 of the prepared training examples and their number (absent in older checkpoints).
     public var dataFingerprint: String?
+    /// Fingerprint of the base model's config and tensors (see `Trainer.fingerprint(model:configPath:)`).
+    public var modelFingerprint: String?
     public var trainExamples: Int?
     public var elapsedSeconds = 0.0
 
@@ -37,7 +39,7 @@ public struct TrainerState: Codable, Sendable, Equatable {
         case totalSteps = "total_steps", warmupSteps = "warmup_steps", baseLR = "base_lr"
         case tokensSeen = "tokens_seen", trainedTokensSeen = "trained_tokens_seen"
         case bestEvalLoss = "best_eval_loss", lastLoss = "last_loss", lastEvalLoss = "last_eval_loss"
-        case recipeHash = "recipe_hash", dataFingerprint = "data_fingerprint", trainExamples = "train_examples"
+        case recipeHash = "recipe_hash", dataFingerprint = "data_fingerprint", modelFingerprint = "model_fingerprint", trainExamples = "train_examples"
         case elapsedSeconds = "elapsed_seconds"
     }
 }
