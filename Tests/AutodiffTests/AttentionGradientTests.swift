@@ -50,6 +50,11 @@ final class AttentionGradientTests: XCTestCase {
     func testMultiQuery() { check(heads: 3, kvHeads: 1, d: 6, n: 5, segments: [Segment(start: 0, length: 5)], seed: 60) }
     func testGroupsOfThree() { check(heads: 6, kvHeads: 2, d: 4, n: 4, segments: [Segment(start: 0, length: 4)], seed: 70) }
 
+    func testLongSegmentsSpanSeveralRowTiles() {
+        // 150 and 70 rows: several 64-row tiles, a ragged last tile, and a segment starting mid-batch.
+        check(heads: 2, kvHeads: 1, d: 4, n: 221, segments: [Segment(start: 0, length: 150), Segment(start: 150, length: 70)], seed: 85)
+    }
+
     func testDocumentMaskAndPadding() {
         // Rows 0-2: document A; 3-6: document B; 7-8: padding (in no segment).
         check(heads: 4, kvHeads: 2, d: 4, n: 9, segments: [Segment(start: 0, length: 3), Segment(start: 3, length: 4)], seed: 80)

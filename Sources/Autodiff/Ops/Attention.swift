@@ -118,22 +118,36 @@ struct AttentionGeometry: @unchecked Sendable {
         if workers <= 1 { run(0) } else { Threads.parallelWorkers { w in if w < workers { run(w) } } }
     }
 
+    /// Row tiles of a causal `[len, len]` block: rows `i0..<i1` only need keys `0..<i1`, so tiling skips
+    /// the upper triangle's GEMM work (about 44 % of it with 64-row tiles at len 512).
+    func tiles(_ len: Int) -> [Range<Int>] {
+        let t = 64
+        return stride(from: 0, to: len, by: t).map { $0..<min(len, $0 + t) }
+    }
+
     func forward(_ u: Unit, q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
                  out: UnsafeMutablePointer<Float>, lse: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>) {
         let seg = segments[u.segment], len = seg.length, h = u.head, g = h / rep
         let qs = heads * d, ks = kvHeads * d
         let qh = q + seg.start * qs + h * d, kg = k + seg.start * ks + g * d, vg = v + seg.start * ks + g * d
-        sgemm(transA: false, transB: true, m: len, n: len, k: d, alpha: scale, qh, lda: qs, kg, ldb: ks, scores, ldc: len)
-        for i in 0..<len {
-            let row = scores + i * len
-            let m = maxElement(row, i + 1)
-            let sum = expShiftSum(row, i + 1, shift: m)
-            let inv = 1 / sum
-            for j in 0...i { row[j] *= inv }
-            if i + 1 < len { (row + i + 1).update(repeating: 0, count: len - i - 1) }
-            lse[(seg.start + i) * heads + h] = m + Foundation.log(sum)
+        for tile in tiles(len) {
+            let (i0, i1) = (tile.lowerBound, tile.upperBound)
+            // S[i0..<i1, 0..<i1] = Q·Kᵀ/√d  (row stride len)
+            sgemm(transA: false, transB: true, m: i1 - i0, n: i1, k: d, alpha: scale, qh + i0 * qs, lda: qs, kg, ldb: ks,
+                  scores + i0 * len, ldc: len)
+            for i in tile {
+                let row = scores + i * len
+                let m = maxElement(row, i + 1)
+                let sum = expShiftSum(row, i + 1, shift: m)
+                let inv = 1 / sum
+                for j in 0...i { row[j] *= inv }
+                if i + 1 < i1 { (row + i + 1).update(repeating: 0, count: i1 - i - 1) }
+                lse[(seg.start + i) * heads + h] = m + Foundation.log(sum)
+            }
+            // O[i0..<i1] = P[i0..<i1, 0..<i1]·V[0..<i1]
+            sgemm(transA: false, transB: false, m: i1 - i0, n: d, k: i1, scores + i0 * len, lda: len, vg, ldb: ks,
+                  out + (seg.start + i0) * qs + h * d, ldc: qs)
         }
-        sgemm(transA: false, transB: false, m: len, n: d, k: len, scores, lda: len, vg, ldb: ks, out + seg.start * qs + h * d, ldc: qs)
     }
 
     func backward(_ u: Unit, q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, dO: UnsafePointer<Float>,
@@ -144,26 +158,31 @@ struct AttentionGeometry: @unchecked Sendable {
         let qh = q + seg.start * qs + h * d, kg = k + seg.start * ks + g * d, vg = v + seg.start * ks + g * d
         let doh = dO + seg.start * qs + h * d
         let dkPart = partials + partialOffset(u), dvPart = dkPart + len * d
-        // P = exp(S − lse), recomputed.
-        sgemm(transA: false, transB: true, m: len, n: len, k: d, alpha: scale, qh, lda: qs, kg, ldb: ks, p, ldc: len)
-        for i in 0..<len {
-            let row = p + i * len
-            _ = expShiftSum(row, i + 1, shift: lse[(seg.start + i) * heads + h])
-            if i + 1 < len { (row + i + 1).update(repeating: 0, count: len - i - 1) }
+        dkPart.update(repeating: 0, count: 2 * len * d)
+        for tile in tiles(len) {
+            let (i0, i1) = (tile.lowerBound, tile.upperBound), rows = i1 - i0
+            let pt = p + i0 * len, dpt = dp + i0 * len
+            // P = exp(S − lse), recomputed for rows i0..<i1, keys 0..<i1.
+            sgemm(transA: false, transB: true, m: rows, n: i1, k: d, alpha: scale, qh + i0 * qs, lda: qs, kg, ldb: ks, pt, ldc: len)
+            for i in tile {
+                let row = p + i * len
+                _ = expShiftSum(row, i + 1, shift: lse[(seg.start + i) * heads + h])
+                if i + 1 < i1 { (row + i + 1).update(repeating: 0, count: i1 - i - 1) }
+            }
+            // dV[0..<i1] += Pᵀ·dO[i0..<i1]
+            sgemm(transA: true, transB: false, m: i1, n: d, k: rows, pt, lda: len, doh + i0 * qs, ldb: qs, beta: 1, dvPart, ldc: d)
+            // dP = dO[i0..<i1]·V[0..<i1]ᵀ
+            sgemm(transA: false, transB: true, m: rows, n: i1, k: d, doh + i0 * qs, lda: qs, vg, ldb: ks, dpt, ldc: len)
+            // dS = P ⊙ (dP − Σ_j P⊙dP) · scale (the 1/√d of S folded in here)
+            for i in tile {
+                let pr = p + i * len, dr = dp + i * len
+                let rowDot = dot(pr, dr, i + 1)
+                for j in 0...i { dr[j] = pr[j] * (dr[j] - rowDot) * scale }
+                if i + 1 < i1 { (dr + i + 1).update(repeating: 0, count: i1 - i - 1) }
+            }
+            // dQ[i0..<i1] = dS·K[0..<i1] ; dK[0..<i1] += dSᵀ·Q[i0..<i1]
+            sgemm(transA: false, transB: false, m: rows, n: d, k: i1, dpt, lda: len, kg, ldb: ks, dq + (seg.start + i0) * qs + h * d, ldc: qs)
+            sgemm(transA: true, transB: false, m: i1, n: d, k: rows, dpt, lda: len, qh + i0 * qs, ldb: qs, beta: 1, dkPart, ldc: d)
         }
-        // dV part = Pᵀ·dO_h
-        sgemm(transA: true, transB: false, m: len, n: d, k: len, p, lda: len, doh, ldb: qs, dvPart, ldc: d)
-        // dP = dO_h·V_gᵀ
-        sgemm(transA: false, transB: true, m: len, n: len, k: d, doh, lda: qs, vg, ldb: ks, dp, ldc: len)
-        // dS = P ⊙ (dP − Σ_j P⊙dP) · scale (the 1/√d of S folded in here)
-        for i in 0..<len {
-            let pr = p + i * len, dr = dp + i * len
-            let rowDot = dot(pr, dr, i + 1)
-            for j in 0...i { dr[j] = pr[j] * (dr[j] - rowDot) * scale }
-            if i + 1 < len { (dr + i + 1).update(repeating: 0, count: len - i - 1) }
-        }
-        // dQ_h = dS·K_g ; dK part = dSᵀ·Q_h
-        sgemm(transA: false, transB: false, m: len, n: d, k: len, dp, lda: len, kg, ldb: ks, dq + seg.start * qs + h * d, ldc: qs)
-        sgemm(transA: true, transB: false, m: len, n: d, k: len, dp, lda: len, qh, ldb: qs, dkPart, ldc: d)
     }
 }
