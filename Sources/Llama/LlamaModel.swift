@@ -26,10 +26,11 @@ public final class LlamaModel: @unchecked Sendable {
     ///
     /// - Parameters:
     ///   - checkpointing: run each decoder layer as a recompute segment (activations rebuilt in backward).
-    ///   - dropoutSeed: base seed of the LoRA dropout masks; each layer and projection derives its own.
+    ///   - dropoutSeed: training mode: base seed of the LoRA dropout masks (each layer and projection
+    ///     derives its own). nil (the default) is inference: no dropout, as PEFT in eval mode.
     ///   - observe: receives `("embed", h)`, `("0", h)`, … `("final_norm", h)` (for parity checks).
     public func forward(
-        _ batch: ModelBatch, tape: Tape, checkpointing: Bool = false, dropoutSeed: UInt64 = 0,
+        _ batch: ModelBatch, tape: Tape, checkpointing: Bool = false, dropoutSeed: UInt64? = nil,
         observe: ((String, Tensor) -> Void)? = nil
     ) -> Variable {
         let (cos, sin) = rope.tables(positions: batch.positions)
@@ -52,7 +53,7 @@ public final class LlamaModel: @unchecked Sendable {
 
     /// Σ NLL over the batch's loss positions (a scalar on the tape). Divide by the step's target count
     /// when back-propagating (`tape.backward(from:seedScale:)`).
-    public func lossSum(_ batch: ModelBatch, tape: Tape, checkpointing: Bool = false, dropoutSeed: UInt64 = 0) -> Variable {
+    public func lossSum(_ batch: ModelBatch, tape: Tape, checkpointing: Bool = false, dropoutSeed: UInt64? = nil) -> Variable {
         let hidden = forward(batch, tape: tape, checkpointing: checkpointing, dropoutSeed: dropoutSeed)
         return tape.lmHeadCrossEntropy(hidden, weight: weights.lmHead, positions: batch.lossPositions, targets: batch.lossTargets)
     }
@@ -69,7 +70,7 @@ public final class LlamaModel: @unchecked Sendable {
     }
 
     func decoderLayer(
-        _ layer: Int, _ h: Variable, tape: Tape, batch: ModelBatch, cos: Tensor, sin: Tensor, dropoutSeed: UInt64
+        _ layer: Int, _ h: Variable, tape: Tape, batch: ModelBatch, cos: Tensor, sin: Tensor, dropoutSeed: UInt64?
     ) -> Variable {
         let w = weights.layers[layer], c = config
         let x = tape.rmsNorm(h, weight: w.inputNorm, eps: c.rmsNormEps)
@@ -92,22 +93,23 @@ public final class LlamaModel: @unchecked Sendable {
     }
 
     /// A projection through the frozen weight, plus its LoRA branch when the projection is adapted.
-    func project(_ p: Projection, _ x: Variable, layer: Int, tape: Tape, dropoutSeed: UInt64) -> Variable {
+    func project(_ p: Projection, _ x: Variable, layer: Int, tape: Tape, dropoutSeed: UInt64?) -> Variable {
         let w = weights.layers[layer][p]
         guard let adapters, let pair = adapters.pairs[layer][p] else { return tape.linear(x, w) }
         return tape.loraLinear(x, w, a: pair.a, b: pair.b, scale: adapters.config.scale,
-                               dropout: Float(adapters.config.dropout), dropoutSeed: projectionSeed(dropoutSeed, layer: layer, p))
+                               dropout: dropoutSeed == nil ? 0 : Float(adapters.config.dropout),
+                               dropoutSeed: projectionSeed(dropoutSeed ?? 0, layer: layer, p))
     }
 
     /// Projections that read the same input, as one grouped op over their stacked weights.
-    func projectGroup(_ ps: [Projection], _ x: Variable, weight: FrozenWeight, layer: Int, tape: Tape, dropoutSeed: UInt64) -> Variable {
+    func projectGroup(_ ps: [Projection], _ x: Variable, weight: FrozenWeight, layer: Int, tape: Tape, dropoutSeed: UInt64?) -> Variable {
         let blocks = ps.map { p -> LoRABlock in
             let rows = p.shape(config)[0]
             guard let pair = adapters?.pairs[layer][p] else { return LoRABlock(rows: rows) }
-            return LoRABlock(rows: rows, a: pair.a, b: pair.b, dropoutSeed: projectionSeed(dropoutSeed, layer: layer, p))
+            return LoRABlock(rows: rows, a: pair.a, b: pair.b, dropoutSeed: projectionSeed(dropoutSeed ?? 0, layer: layer, p))
         }
         return tape.groupedLoRALinear(x, weight, blocks: blocks, scale: adapters?.config.scale ?? 0,
-                                      dropout: Float(adapters?.config.dropout ?? 0))
+                                      dropout: dropoutSeed == nil ? 0 : Float(adapters?.config.dropout ?? 0))
     }
 
     /// Each layer and projection has its own dropout mask stream.

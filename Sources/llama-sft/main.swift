@@ -18,6 +18,9 @@ usage:
   llama-sft init-model [--out DIR]  make the small random base model the quickstart uses
   llama-sft logits --model DIR [--adapter DIR] --input FILE.json --out FILE.safetensors
                                     parity diagnostic: logits (and losses) for given token ids
+  llama-sft bench SHAPE [--seq 512] [--batch 1] [--trained-fraction 0.5] [--json]
+                                    training-step speed on random weights (tiny, smollm2-135m,
+                                    llama3.2-1b, llama3.2-3b, llama3-8b)
   llama-sft bench kernels           GEMM and element-wise kernel throughput
   llama-sft version                 print the version
   llama-sft help                    this text
