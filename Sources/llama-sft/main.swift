@@ -16,6 +16,8 @@ usage:
   llama-sft tokenize --tokenizer PATH [--input FILE.jsonl]
                                     token ids of {"text": …} lines (or of stdin)
   llama-sft init-model [--out DIR]  make the small random base model the quickstart uses
+  llama-sft chat --model DIR [--adapter DIR] [--template T] [--prompt TEXT]
+                                    try a model (and adapter) in its chat template
   llama-sft logits --model DIR [--adapter DIR] --input FILE.json --out FILE.safetensors
                                     parity diagnostic: logits (and losses) for given token ids
   llama-sft bench SHAPE [--seq 512] [--batch 1] [--trained-fraction 0.5] [--json]
@@ -32,6 +34,7 @@ typealias Command = ([String]) throws -> Int32
 let commands: [String: Command] = [
     "bench": BenchCommand.run,
     "logits": LogitsCommand.run,
+    "chat": ChatCommand.run,
     "train": TrainCommand.run,
     "export": ExportCommand.run,
     "data": DataCommand.run,
