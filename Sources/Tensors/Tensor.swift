@@ -39,9 +39,10 @@ public final class Tensor: @unchecked Sendable {
     public var buffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: data, count: count) }
     public var array: [Float] { Array(buffer) }
 
-    /// Rows of a 2-D view: the first dimension, with every other dimension folded into columns.
+    /// Rows of a 2-D view: the first dimension, with every other dimension folded into columns
+    /// (a vector `[n]` is n rows of one column; a scalar is 1 × 1).
     public var rows: Int { shape.first ?? 1 }
-    public var columns: Int { shape.count <= 1 ? (shape.first.map { _ in 1 } ?? 1) : count / max(shape[0], 1) }
+    public var columns: Int { shape.count <= 1 ? 1 : count / max(shape[0], 1) }
 
     public subscript(i: Int) -> Float {
         get { data[i] }
