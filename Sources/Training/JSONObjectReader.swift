@@ -115,8 +115,9 @@ private func describe(_ v: Any) -> String {
     return "\(v)"
 }
 
-/// The closest candidate within a small edit distance (a plausible typo).
-func closest(_ word: String, _ candidates: [String]) -> String? {
+/// The closest candidate within a small edit distance (a plausible typo), for "did you mean" hints in
+/// recipe errors and on the command line.
+public func closest(_ word: String, _ candidates: [String]) -> String? {
     func distance(_ a: String, _ b: String) -> Int {
         let x = Array(a.lowercased()), y = Array(b.lowercased())
         if x.isEmpty || y.isEmpty { return max(x.count, y.count) }

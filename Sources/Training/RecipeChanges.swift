@@ -1,3 +1,4 @@
+import ChatData
 import Foundation
 
 extension Recipe {
@@ -31,13 +32,10 @@ extension Recipe {
 
     /// FNV-1a 64 of the math-relevant keys and values (a fingerprint, not a security hash).
     public var mathFingerprint: String {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        var hasher = FNV1a64()
         for (k, v) in flattened.sorted(by: { $0.key < $1.key }) where !Self.resumableKeys.contains(k) {
-            for byte in (k + "=" + v + "\n").utf8 {
-                h ^= UInt64(byte)
-                h = h &* 0x100_0000_01b3
-            }
+            hasher.add(bytes: (k + "=" + v + "\n").utf8)
         }
-        return String(format: "%016llx", h)
+        return hasher.hex
     }
 }

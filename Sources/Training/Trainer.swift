@@ -169,13 +169,12 @@ public final class Trainer {
     /// FNV-1a 64 over the prepared training examples (every id and trained flag, in order): identifies
     /// the data a checkpoint was trained on, beyond the file name the recipe gives.
     static func fingerprint(_ examples: [Example]) -> String {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        func mix(_ x: UInt64) { h = (h ^ x) &* 0x100_0000_01b3 }
+        var hasher = FNV1a64()
         for e in examples {
-            mix(UInt64(e.ids.count))
-            for (id, t) in zip(e.ids, e.trained) { mix(UInt64(truncatingIfNeeded: id) << 1 | UInt64(t & 1)) }
+            hasher.add(word: UInt64(e.ids.count))
+            for (id, t) in zip(e.ids, e.trained) { hasher.add(word: UInt64(truncatingIfNeeded: id) << 1 | UInt64(t & 1)) }
         }
-        return String(format: "%016llx", h)
+        return hasher.hex
     }
 
     /// REFERENCE §11 #6: a base (non-instruct) model has never trained the chat template's control
@@ -203,8 +202,8 @@ public final class Trainer {
     /// tensor's data: cheap (a page per tensor), and it tells a base checkpoint from an instruct one
     /// of the same architecture.
     static func fingerprint(model: LlamaWeights, configPath: String) throws -> String {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        func mix<S: Sequence>(_ bytes: S) where S.Element == UInt8 { for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 } }
+        var hasher = FNV1a64()
+        func mix<S: Sequence>(_ bytes: S) where S.Element == UInt8 { hasher.add(bytes: bytes) }
         var isDir: ObjCBool = false
         let config = FileManager.default.fileExists(atPath: configPath, isDirectory: &isDir) && isDir.boolValue
             ? (configPath as NSString).appendingPathComponent("config.json") : configPath
@@ -217,7 +216,7 @@ public final class Trainer {
                 mix(UnsafeRawBufferPointer(rebasing: raw.prefix(256)))
             }
         }
-        return String(format: "%016llx", h)
+        return hasher.hex
     }
 
     /// Widen 16-bit base weights once when their fp32 copy takes under 40 % of physical memory.

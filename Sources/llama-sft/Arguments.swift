@@ -1,4 +1,5 @@
 import Foundation
+import Training
 
 /// A usage error: printed with the subcommand's usage, exit code 2.
 struct UsageError: Error, CustomStringConvertible {
@@ -69,30 +70,9 @@ struct Arguments {
     }
 }
 
-/// The closest candidate by edit distance, if it is close enough to be a plausible typo.
+/// The closest candidate, if it is close enough to be a plausible typo (Training's `closest`).
 func closestMatch(_ word: String, in candidates: Set<String>) -> String? {
-    var best: (String, Int)?
-    for c in candidates.sorted() {
-        let d = editDistance(word, c)
-        if d <= max(2, c.count / 3), d < (best?.1 ?? Int.max) { best = (c, d) }
-    }
-    return best?.0
-}
-
-func editDistance(_ a: String, _ b: String) -> Int {
-    let x = Array(a), y = Array(b)
-    if x.isEmpty { return y.count }
-    if y.isEmpty { return x.count }
-    var prev = Array(0...y.count)
-    var cur = prev
-    for i in 1...x.count {
-        cur[0] = i
-        for j in 1...y.count {
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x[i - 1] == y[j - 1] ? 0 : 1))
-        }
-        swap(&prev, &cur)
-    }
-    return prev[y.count]
+    closest(word, candidates.sorted())
 }
 
 /// Writes to standard error.
