@@ -80,6 +80,8 @@ public final class BufferPool: @unchecked Sendable {
     private var free: [Int: [UnsafeMutablePointer<Float>]] = [:]
     private let lock = NSLock()
     private(set) public var cachedBytes = 0
+    /// Buffers obtained from the system so far (not served from the pool): constant in steady state.
+    private(set) public var systemAllocations = 0
     /// Buffers above this many cached bytes are released to the system instead of kept.
     public var limitBytes = 16 << 30
 
@@ -100,6 +102,7 @@ public final class BufferPool: @unchecked Sendable {
             lock.unlock()
             return p
         }
+        systemAllocations += 1
         lock.unlock()
         var raw: UnsafeMutableRawPointer?
         let bytes = capacity * MemoryLayout<Float>.stride
