@@ -5,8 +5,8 @@ import CBLAS
 /// `op(A)` is `[m, k]` and `op(B)` is `[k, n]`; `lda`, `ldb`, `ldc` are the row strides of the
 /// stored matrices (so a column block of a wider matrix can be used in place, e.g. one attention head).
 ///
-/// Threading: OpenBLAS itself runs single-threaded; a large GEMM is split by rows of C across the
-/// `Threads` workers, each calling OpenBLAS on its block. Idle OpenBLAS workers spin in `sched_yield`
+/// Threading: OpenBLAS itself runs single-threaded; a large GEMM is split by rows or columns of C
+/// across the `Threads` workers, each calling OpenBLAS on its block. Idle OpenBLAS workers spin in `sched_yield`
 /// between calls and steal the core from element-wise loops (measured: ~18 % of all cycles); Dispatch
 /// workers sleep instead. Each element of C is computed by one call with the same k-order either way,
 /// so the split does not change results.
@@ -21,16 +21,28 @@ public func sgemm(
         sgemmSerial(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a, lda: lda, b, ldb: ldb, beta: beta, c, ldc: ldc)
         return
     }
-    // Row blocks rounded to 8 rows (kernel tile height), one per worker.
-    let per = ((m + workers - 1) / workers + 7) / 8 * 8
     let ap = UncheckedBox(a), bp = UncheckedBox(b), cp = UncheckedBox(c)
-    Threads.parallelWorkers { w in
-        let lo = w * per, hi = min(m, lo + per)
-        guard lo < hi else { return }
-        // Rows lo..<hi of op(A): row offset for A, column offset for Aᵀ.
-        let aBlock = transA ? ap.value + lo : ap.value + lo * lda
-        sgemmSerial(transA: transA, transB: transB, m: hi - lo, n: n, k: k, alpha: alpha, aBlock, lda: lda, bp.value, ldb: ldb,
-                    beta: beta, cp.value + lo * ldc, ldc: ldc)
+    // Every worker packs the whole operand it does not split, so split the dimension whose other
+    // operand is smaller: rows of C when op(A) is the larger (m ≥ n), else columns (e.g. the LM head,
+    // where op(B) is the [V, D] vocabulary matrix).
+    if m >= n {
+        let per = ((m + workers - 1) / workers + 7) / 8 * 8  // whole 8-row kernel tiles
+        Threads.parallelWorkers { w in
+            let lo = w * per, hi = min(m, lo + per)
+            guard lo < hi else { return }
+            let aBlock = transA ? ap.value + lo : ap.value + lo * lda  // rows lo..<hi of op(A)
+            sgemmSerial(transA: transA, transB: transB, m: hi - lo, n: n, k: k, alpha: alpha, aBlock, lda: lda, bp.value, ldb: ldb,
+                        beta: beta, cp.value + lo * ldc, ldc: ldc)
+        }
+    } else {
+        let per = ((n + workers - 1) / workers + 15) / 16 * 16  // whole 16-column kernel tiles
+        Threads.parallelWorkers { w in
+            let lo = w * per, hi = min(n, lo + per)
+            guard lo < hi else { return }
+            let bBlock = transB ? bp.value + lo * ldb : bp.value + lo  // columns lo..<hi of op(B)
+            sgemmSerial(transA: transA, transB: transB, m: m, n: hi - lo, k: k, alpha: alpha, ap.value, lda: lda, bBlock, ldb: ldb,
+                        beta: beta, cp.value + lo, ldc: ldc)
+        }
     }
 }
 

@@ -32,8 +32,8 @@ public enum Threads {
     /// for its ~1 µs dispatch), one inside a parallel region or below that.
     static func workersForGEMM(m: Int, n: Int, k: Int) -> Int {
         let n0 = count
-        if n0 <= 1 || inParallelRegion || m < 16 { return 1 }
-        return 2 * m * n * k >= 4_000_000 ? min(n0, m / 8) : 1
+        if n0 <= 1 || inParallelRegion || max(m, n) < 32 { return 1 }
+        return 2 * m * n * k >= 4_000_000 ? min(n0, max(m, n) / 16) : 1
     }
 }
 

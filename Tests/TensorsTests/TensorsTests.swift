@@ -33,6 +33,27 @@ final class GEMMTests: XCTestCase {
         }
     }
 
+    /// Large GEMMs are split across workers by rows (m ≥ n) or columns (m < n); every transpose of both
+    /// splits equals the reference.
+    func testSplitGEMMsMatchReference() {
+        Threads.configure(2)
+        for (m, n, k) in [(200, 50, 300), (40, 300, 300)] {
+            let a = (0..<(m * k)).map { Float(($0 * 37) % 17) * 0.1 - 0.8 }
+            let b = (0..<(k * n)).map { Float(($0 * 53) % 13) * 0.1 - 0.6 }
+            for transA in [false, true] {
+                for transB in [false, true] {
+                    var c = [Float](repeating: 1, count: m * n)
+                    sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.5, a, lda: transA ? m : k, b, ldb: transB ? k : n,
+                          beta: 2, &c, ldc: n)
+                    let ref = reference(a, b, m: m, n: n, k: k, transA: transA, transB: transB)
+                    for i in 0..<(m * n) {
+                        XCTAssertEqual(c[i], 0.5 * ref[i] + 2, accuracy: 1e-3 * max(1, abs(ref[i])), "m \(m) n \(n) tA \(transA) tB \(transB) [\(i)]")
+                    }
+                }
+            }
+        }
+    }
+
     func testBetaAccumulatesAndAlphaScales() {
         var c: [Float] = [1, 1, 1, 1]
         sgemm(transA: false, transB: false, m: 2, n: 2, k: 1, alpha: 2, [1, 2], lda: 1, [3, 4], ldb: 2, beta: 1, &c, ldc: 2)
