@@ -1,4 +1,5 @@
 import Foundation
+import StrictJSON
 
 /// Reads dataset files (JSONL or JSON array) into validated records.
 ///
@@ -283,10 +284,7 @@ public enum DatasetReader {
         return out
     }
 
-    static func isBool(_ number: NSNumber) -> Bool {
-        // JSONSerialization gives booleans the ObjC type "c"; JSON has no chars, so "c" means true/false.
-        String(cString: number.objCType) == "c"
-    }
+    static func isBool(_ number: NSNumber) -> Bool { JSONField.isBoolean(number) }
 
     /// A short description of a JSON value's type for messages.
     static func describe(_ value: Any) -> String {
