@@ -1,5 +1,6 @@
 import Foundation
 import Llama
+import RunLayout
 import SafeTensors
 import Tensors
 
@@ -21,9 +22,9 @@ public enum Checkpoints {
     /// Test hook: called before each file of a checkpoint is written (simulates a full disk).
     nonisolated(unsafe) public static var beforeWrite: ((String) throws -> Void)?
 
-    public static func directory(_ outputDir: String) -> String { (outputDir as NSString).appendingPathComponent("checkpoints") }
+    public static func directory(_ outputDir: String) -> String { RunLayout.checkpointsDirectory(outputDir) }
 
-    public static func name(step: Int) -> String { String(format: "step-%06d", step) }
+    public static func name(step: Int) -> String { RunLayout.checkpointName(step: step) }
 
     /// Writes a checkpoint for `state.step`; returns its path.
     @discardableResult
@@ -81,27 +82,12 @@ public enum Checkpoints {
     }
 
     /// The newest complete checkpoint, following `latest` (or, if that is missing, the highest complete step).
-    public static func latest(_ outputDir: String) -> String? {
-        let root = directory(outputDir)
-        if let text = try? String(contentsOfFile: (root as NSString).appendingPathComponent("latest"), encoding: .utf8) {
-            let path = (root as NSString).appendingPathComponent(text.trimmingCharacters(in: .whitespacesAndNewlines))
-            if isComplete(path) { return path }
-        }
-        return complete(outputDir).last
-    }
+    public static func latest(_ outputDir: String) -> String? { RunLayout.latestCompleteCheckpoint(outputDir) }
 
     /// Complete checkpoint folders, oldest first.
-    public static func complete(_ outputDir: String) -> [String] {
-        let root = directory(outputDir)
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [])
-            .filter { $0.hasPrefix("step-") && !$0.contains(".old-") }.sorted()
-        return names.map { (root as NSString).appendingPathComponent($0) }.filter(isComplete)
-    }
+    public static func complete(_ outputDir: String) -> [String] { RunLayout.completeCheckpoints(outputDir) }
 
-    static func isComplete(_ path: String) -> Bool {
-        ["adapter_model.safetensors", "adapter_config.json", "optimizer.safetensors", "trainer_state.json", "recipe.json"]
-            .allSatisfy { FileManager.default.fileExists(atPath: (path as NSString).appendingPathComponent($0)) }
-    }
+    static func isComplete(_ path: String) -> Bool { RunLayout.isCompleteCheckpoint(path) }
 
     /// Removes leftovers of interrupted writes: temporary checkpoint folders (`.tmp-*`, also those of an
     /// interrupted prune), `AtomicFile` temporaries (`.NAME.tmp-*`) in the output dir, its adapter folder
