@@ -23,7 +23,7 @@ public struct TrainerState: Codable, Sendable, Equatable {
     public var bestEvalLoss: Double?
     public var lastLoss: Double?
     public var lastEvalLoss: Double?
-    /// SHA-256 of the math-relevant recipe keys (see `Recipe.mathFingerprint`).
+    /// FNV-1a 64 of the math-relevant recipe keys, in hex (see `Recipe.mathFingerprint`).
     public var recipeHash = ""
     /// FNV-1a 64 of the prepared training examples and their number (absent in older checkpoints).
     public var dataFingerprint: String?
