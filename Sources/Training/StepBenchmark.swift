@@ -111,7 +111,7 @@ public enum StepBenchmark {
         let tokens = Double(o.seq * o.batch)
         let flops = flopsPerToken(config, seq: o.seq, rank: o.rank, trainedFraction: Double(batch.targetCount) / tokens)
         let gflops = flops * tokens / median / 1e9
-        return Result(shape: o.shape, tokensPerSecond: tokens / median, stepSeconds: times, peakRSSMiB: peakRSSMiB(),
+        return Result(shape: o.shape, tokensPerSecond: tokens / median, stepSeconds: times, peakRSSMiB: ProcessMemory.peakResidentMiB,
                       gflops: gflops, sgemmPeakGflops: peak, sgemmShare: gflops / peak, flopsPerToken: flops,
                       threads: Threads.count, losses: losses)
     }
@@ -146,7 +146,4 @@ public enum StepBenchmark {
         }
         return 2 * Double(m * k * n) / best / 1e9
     }
-
-    /// Peak resident set size of this process (VmHWM), MiB.
-    public static func peakRSSMiB() -> Double { Double(ProcessMemory.peakResidentBytes ?? 0) / 1_048_576 }
 }
