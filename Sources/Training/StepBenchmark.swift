@@ -67,7 +67,7 @@ public enum StepBenchmark {
         }
         Threads.configure(o.threads)
         let bf16 = o.bf16 ?? (o.shape == "llama3-8b")
-        log("shape \(o.shape): \(config.parameterCount.formatted()) parameters, \(bf16 ? "bf16" : "fp32") base, seq \(o.seq) × batch \(o.batch), trained fraction \(o.trainedFraction), r=\(o.rank), threads \(Threads.count)\(o.gradientCheckpointing ? ", gradient checkpointing" : "")")
+        log("shape \(o.shape): \(config.parameterCount.digitsGrouped) parameters, \(bf16 ? "bf16" : "fp32") base, seq \(o.seq) × batch \(o.batch), trained fraction \(o.trainedFraction), r=\(o.rank), threads \(Threads.count)\(o.gradientCheckpointing ? ", gradient checkpointing" : "")")
         let weights = LlamaWeights.random(config: config, seed: 1, storage: bf16 ? .bf16 : .f32, distribution: .uniform)
         let model = LlamaModel(weights: weights)
         let lora = LoRAConfig(rank: o.rank, alpha: o.alpha)
