@@ -39,24 +39,24 @@ public enum Checkpoints {
             try? fm.removeItem(atPath: temp)
             try fm.createDirectory(atPath: temp, withIntermediateDirectories: true)
 
-            try beforeWrite?("adapter_model.safetensors")
+            try beforeWrite?(RunLayout.adapterWeightsFile)
             try PEFTAdapter.save(adapters, baseModel: recipe.model, to: temp)
 
-            try beforeWrite?("optimizer.safetensors")
+            try beforeWrite?(RunLayout.optimizerFile)
             var tensors: [TensorToWrite] = []
             for (i, (name, _)) in adapters.namedParameters.enumerated() {
                 tensors.append(.float32(name: "m." + name, shape: optimizer.m[i].shape, data: optimizer.m[i].array))
                 tensors.append(.float32(name: "v." + name, shape: optimizer.v[i].shape, data: optimizer.v[i].array))
             }
             try SafeTensorsWriter.write(tensors, metadata: ["format": "pt", "adamw_step": "\(optimizer.step)"],
-                                        to: (temp as NSString).appendingPathComponent("optimizer.safetensors"))
+                                        to: (temp as NSString).appendingPathComponent(RunLayout.optimizerFile))
 
-            try beforeWrite?("trainer_state.json")
+            try beforeWrite?(RunLayout.trainerStateFile)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try AtomicFile.write(try encoder.encode(state), to: (temp as NSString).appendingPathComponent("trainer_state.json"))
-            try beforeWrite?("recipe.json")
-            try AtomicFile.write(recipe.jsonData, to: (temp as NSString).appendingPathComponent("recipe.json"))
+            try AtomicFile.write(try encoder.encode(state), to: (temp as NSString).appendingPathComponent(RunLayout.trainerStateFile))
+            try beforeWrite?(RunLayout.recipeFile)
+            try AtomicFile.write(recipe.jsonData, to: (temp as NSString).appendingPathComponent(RunLayout.recipeFile))
             fsyncDirectory(temp)
 
             // Replace an existing folder of the same step (a re-run after resume) only once the new one is complete.
@@ -69,8 +69,8 @@ public enum Checkpoints {
                 try fm.moveItem(atPath: temp, toPath: final)
             }
             fsyncDirectory(root)
-            try beforeWrite?("latest")
-            try AtomicFile.write(Data((name(step: state.step) + "\n").utf8), to: (root as NSString).appendingPathComponent("latest"))
+            try beforeWrite?(RunLayout.latestFile)
+            try AtomicFile.write(Data((name(step: state.step) + "\n").utf8), to: (root as NSString).appendingPathComponent(RunLayout.latestFile))
         } catch {
             try? fm.removeItem(atPath: temp)
             let last = latest(outputDir).map { "the last complete checkpoint (\(($0 as NSString).lastPathComponent)) is intact and the same `llama-sft train` command resumes from it" }
@@ -107,7 +107,7 @@ public enum Checkpoints {
                 try? fm.removeItem(atPath: path)
             }
         }
-        for folder in [outputDir, (outputDir as NSString).appendingPathComponent("adapter")] {
+        for folder in [outputDir, (outputDir as NSString).appendingPathComponent(RunLayout.finalAdapterFolder)] {
             for name in (try? fm.contentsOfDirectory(atPath: folder)) ?? [] where name.hasPrefix(".") && name.contains(".tmp-") {
                 try? fm.removeItem(atPath: (folder as NSString).appendingPathComponent(name))
             }
@@ -141,7 +141,7 @@ public enum Checkpoints {
     /// Reads a checkpoint's state, recipe and optimizer moments for `adapters`' parameters (the adapter
     /// tensors themselves are loaded through `PEFTAdapter.load` by the caller).
     public static func load(_ path: String, parameterNames: [String]) throws -> Loaded {
-        let statePath = (path as NSString).appendingPathComponent("trainer_state.json")
+        let statePath = (path as NSString).appendingPathComponent(RunLayout.trainerStateFile)
         guard let data = FileManager.default.contents(atPath: statePath) else { throw CheckpointError("\(statePath): cannot read the trainer state") }
         let state: TrainerState
         do { state = try JSONDecoder().decode(TrainerState.self, from: data) } catch {
@@ -150,8 +150,8 @@ public enum Checkpoints {
         guard state.formatVersion == TrainerState.formatVersion else {
             throw CheckpointError("\(statePath): format version \(state.formatVersion), this llama-sft reads \(TrainerState.formatVersion)")
         }
-        let recipe = try Recipe.load(path: (path as NSString).appendingPathComponent("recipe.json"), baseDirectory: "/")
-        let opt = try SafeTensorsFile(path: (path as NSString).appendingPathComponent("optimizer.safetensors"))
+        let recipe = try Recipe.load(path: (path as NSString).appendingPathComponent(RunLayout.recipeFile), baseDirectory: "/")
+        let opt = try SafeTensorsFile(path: (path as NSString).appendingPathComponent(RunLayout.optimizerFile))
         var m: [Tensor] = [], v: [Tensor] = []
         for name in parameterNames {
             for (prefix, list) in [("m.", 0), ("v.", 1)] {
