@@ -21,6 +21,11 @@ enum ParquetDatasetReader {
             resolved = detected
         }
         let fields = try parquet.fields(wanted: formatFields)
+        guard !fields.isEmpty || parquet.metadata.numRows == 0 else {
+            throw ChatDataError.parquet(path: path, location: "schema",
+                                        problem: "no column holds text or a field of the \(resolved.rawValue) format (columns: \(parquet.fieldNames.joined(separator: ", ")))",
+                                        fix: "set \"format\" to the dataset's real format, or add the columns it needs")
+        }
         var file = DatasetFile(path: path, format: resolved, records: [], recordCount: 0, skipped: [:], skipExamples: [])
         file.records.reserveCapacity(Int(clamping: min(parquet.metadata.numRows, 1 << 24)))
         for g in parquet.metadata.rowGroups.indices {

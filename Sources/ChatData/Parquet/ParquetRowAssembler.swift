@@ -88,8 +88,9 @@ enum ParquetRowAssembler {
         init(_ column: ParquetLeafColumn, listDefinedAt: Int, elementAt: Int, elementDefinedAt: Int, rows: Int,
              what: String) throws {
             self.elementAt = elementAt
-            rowStarts.reserveCapacity(rows + 1)
-            rowIsNull.reserveCapacity(rows)
+            // `rows` comes from the footer; reserve no more than the entries actually decoded.
+            rowStarts.reserveCapacity(min(rows, column.count) + 1)
+            rowIsNull.reserveCapacity(min(rows, column.count))
             elementIsNull.reserveCapacity(column.count)
             for i in 0..<column.count {
                 let d = column.definitions.isEmpty ? elementDefinedAt : Int(column.definitions[i])
