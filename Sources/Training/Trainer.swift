@@ -1,5 +1,6 @@
 import Autodiff
 import ChatData
+import Distributed
 import Foundation
 import Llama
 import SafeTensors
@@ -8,7 +9,12 @@ import Tensors
 /// Errors that stop a training run (the last checkpoint is left intact).
 public struct TrainingError: LocalizedError, Sendable {
     public let message: String
-    public init(_ message: String) { self.message = message }
+    /// Every rank of a distributed job found this same error (so rank 0 alone reports it).
+    public let everyRankKnows: Bool
+    public init(_ message: String, everyRankKnows: Bool = false) {
+        self.message = message
+        self.everyRankKnows = everyRankKnows
+    }
     public var errorDescription: String? { message }
 }
 
@@ -25,6 +31,8 @@ public struct TrainOptions {
     /// Called after each optimizer step (its metrics line and any checkpoint written) with the step
     /// number; the stop signals are checked right after it, so a test can stop a run at an exact step.
     public var afterStep: ((Int) -> Void)?
+    /// The processes training this model together (one, unless started by mpirun): rank 0 writes.
+    public var world: any Communicator = SingleProcess()
     public init() {}
 }
 
@@ -46,11 +54,18 @@ public final class Trainer {
     public let data: PreparedData
     public let optimizer: AdamW
     public let schedule: LRSchedule
-    public private(set) var state: TrainerState
+    public internal(set) var state: TrainerState
     let options: TrainOptions
     let parameters: [Variable]
     let parameterNames: [String]
     private var epochCache: (epoch: Int, batches: [MicroBatch])?
+    var world: any Communicator { options.world }
+    /// The stop signal all ranks agreed on at the last step (distributed runs only).
+    var agreedStop: Int32 = 0
+    /// Seconds and bytes of the last step's reductions (distributed runs only).
+    var lastStepCommunication: (seconds: Double, bytes: Int) = (0, 0)
+    /// Every LoRA gradient end to end, for the one reduction per step (distributed runs only).
+    lazy var flatGradients = Tensor(zeros: [parameters.reduce(0) { $0 + $1.value.count }])
 
     public init(recipe: Recipe, options: TrainOptions = TrainOptions()) throws {
         self.recipe = recipe
@@ -58,10 +73,12 @@ public final class Trainer {
         Threads.configure(recipe.train.threads)
         let fm = FileManager.default
         let out = recipe.outputDir
+        // Rank 0 alone owns the output directory; the other ranks get its state at start-up.
+        let lead = options.world.rank == 0
         // A run already training into this folder must not see its files moved or cleaned.
-        if fm.fileExists(atPath: out) { try OutputLock.check(directory: out) }
+        if lead, fm.fileExists(atPath: out) { try OutputLock.check(directory: out) }
 
-        if options.restart, fm.fileExists(atPath: out), !((try? fm.contentsOfDirectory(atPath: out)) ?? []).isEmpty {
+        if lead, options.restart, fm.fileExists(atPath: out), !((try? fm.contentsOfDirectory(atPath: out)) ?? []).isEmpty {
             let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "")
             var aside = out + ".old-" + stamp
             var n = 1
@@ -74,15 +91,17 @@ public final class Trainer {
             }
             options.log("--restart: moved the previous run to \(aside)")
         }
-        do { try fm.createDirectory(atPath: out, withIntermediateDirectories: true) } catch {
-            throw TrainingError("cannot create the output directory \(out): \(error.localizedDescription)")
+        if lead {
+            do { try fm.createDirectory(atPath: out, withIntermediateDirectories: true) } catch {
+                throw TrainingError("cannot create the output directory \(out): \(error.localizedDescription)")
+            }
+            Checkpoints.cleanTemporaries(out)
         }
-        Checkpoints.cleanTemporaries(out)
 
         // Resume point: explicit (a checkpoint folder, or an output dir: its latest), else the newest
         // complete checkpoint of this output dir.
-        var resumePath = options.restart ? nil : Checkpoints.latest(out)
-        if let chosen = options.resume, !options.restart {
+        var resumePath = options.restart || !lead ? nil : Checkpoints.latest(out)
+        if lead, let chosen = options.resume, !options.restart {
             guard let path = Checkpoints.isComplete(chosen) ? chosen : Checkpoints.latest(chosen) else {
                 throw TrainingError("--resume \(chosen): not a complete checkpoint (a folder with adapter_model.safetensors, adapter_config.json, optimizer.safetensors, trainer_state.json and recipe.json) nor an output dir that has one; checkpoints are <output_dir>/checkpoints/step-NNNNNN")
             }
@@ -161,6 +180,7 @@ public final class Trainer {
         state.totalSteps = total
         state.warmupSteps = schedule.warmupSteps
         self.state = state
+        try joinRanks(modelFingerprint: modelFingerprint, dataFingerprint: dataFingerprint)
         if let loaded {
             options.log("resuming from \(loaded.path) (step \(loaded.state.step) of \(total), epoch \(loaded.state.epoch), batch \(loaded.state.indexInEpoch))")
         }
@@ -268,16 +288,22 @@ public final class Trainer {
         // Loss = Σ NLL over the step's trained tokens ÷ their number (never a mean of micro-batch means).
         let n = take.reduce(0) { $0 + $1.trainedTargets }
         adapters.zeroGrads()
-        var nll = 0.0, tokens = 0
-        for (j, micro) in take.enumerated() {
+        // This rank's share of the step (all of it in a one-process run); NLL sums kept per micro-batch.
+        var slots = [Double](repeating: 0, count: take.count)
+        var tokens = 0, trainedHere = 0
+        for j in world.share(of: take.count) {
+            let micro = take[j]
             let batch = ModelBatch(micro)
             tokens += batch.tokenCount
+            trainedHere += micro.trainedTargets
             let tape = Tape()
             let sum = model.lossSum(batch, tape: tape, checkpointing: recipe.train.gradientCheckpointing,
                                     dropoutSeed: dropoutSeed(step: state.step, micro: j))
-            nll += Double(sum.value[0])
+            slots[j] = Double(sum.value[0])
             tape.backward(from: sum, seedScale: 1 / Float(max(n, 1)))
         }
+        if world.size > 1 { tokens = try reduceStep(nll: &slots, tokens: tokens, trained: trainedHere, expectedTrained: n) }
+        let nll = slots.reduce(0, +)
         let loss = nll / Double(max(n, 1))
         let norm = Double(clipGradients(parameters, maxNorm: recipe.optimizer.maxGradNorm.map { Float($0) }))
         guard loss.isFinite, norm.isFinite else {
@@ -298,30 +324,35 @@ public final class Trainer {
     }
 
     /// Token-weighted mean NLL over the eval set (no gradients).
-    public func evaluate() -> Double? {
+    public func evaluate() throws -> Double? {
         guard !data.eval.isEmpty else { return nil }
         var batches = makeMicroBatches(data.eval, batchSize: recipe.train.batchSize, packing: recipe.data.packing,
                                        maxSeqLen: recipe.data.maxSeqLen, shuffle: false, seed: 0, epoch: 0)
         if let cap = recipe.eval.maxBatches { batches = Array(batches.prefix(cap)) }
-        var nll = 0.0, count = 0
-        for micro in batches {
-            let batch = ModelBatch(micro)
-            nll += Double(model.lossSum(batch, tape: Tape(recording: false)).value[0])
-            count += batch.targetCount
+        var nll = [Double](repeating: 0, count: batches.count), counts = nll
+        for j in world.share(of: batches.count) {
+            let batch = ModelBatch(batches[j])
+            nll[j] = Double(model.lossSum(batch, tape: Tape(recording: false)).value[0])
+            counts[j] = Double(batch.targetCount)
         }
-        return count > 0 ? nll / Double(count) : nil
+        try reduceEval(nll: &nll, counts: &counts)
+        let count = Int(counts.reduce(0, +))
+        return count > 0 ? nll.reduce(0, +) / Double(count) : nil
     }
 
     /// Runs to the end (or to a stop signal), checkpointing on the way.
     public func run() throws -> TrainSummary {
         let out = recipe.outputDir
-        let lock = try OutputLock(directory: out)
+        let lead = world.rank == 0  // the only writer: lock, metrics, progress, checkpoints, adapter
+        let lock = lead ? try OutputLock(directory: out) : nil
         defer { withExtendedLifetime(lock) {} }
         let log = options.log
         let metricsPath = (out as NSString).appendingPathComponent("metrics.jsonl")
-        let metrics = try MetricsLog(path: metricsPath, keepThrough: state.step)
-        do { try AtomicFile.write(recipe.jsonData, to: (out as NSString).appendingPathComponent("recipe.json")) } catch {
-            throw TrainingError("cannot write \(out)/recipe.json: \(error.localizedDescription); is the output directory writable?")
+        let metrics = lead ? try MetricsLog(path: metricsPath, keepThrough: state.step) : nil
+        if lead {
+            do { try AtomicFile.write(recipe.jsonData, to: (out as NSString).appendingPathComponent("recipe.json")) } catch {
+                throw TrainingError("cannot write \(out)/recipe.json: \(error.localizedDescription); is the output directory writable?")
+            }
         }
         printHeader()
         let total = schedule.totalSteps
@@ -329,13 +360,14 @@ public final class Trainer {
         let clock = ContinuousClock()
         let started = clock.now
         let elapsedBefore = state.elapsedSeconds
+        let startStep = state.step
         var lastCheckpointStep = state.step
         var evalLoss: Double?
         if state.step >= total {
             log("the run already finished at step \(state.step) of \(total): nothing to train. To train longer raise train.max_steps or train.epochs; to start over use --restart.")
         }
 
-        while state.step < total && StopSignals.requested == 0 {
+        while state.step < total && stopSignal == 0 {
             let t0 = clock.now
             let r = try step()
             let dt = (clock.now - t0).seconds
@@ -347,25 +379,30 @@ public final class Trainer {
                 "tokens_per_s": (Double(r.tokens) / max(dt, 1e-9) * 10).rounded() / 10,
                 "elapsed_s": (state.elapsedSeconds * 100).rounded() / 100,
             ]
-            if recipe.eval.everySteps > 0 && state.step % recipe.eval.everySteps == 0 && state.step < total, let e = evaluate() {
+            if world.size > 1 {
+                record["comm_s"] = (lastStepCommunication.seconds * 1e4).rounded() / 1e4
+                record["reduced_bytes"] = lastStepCommunication.bytes
+            }
+            if recipe.eval.everySteps > 0 && state.step % recipe.eval.everySteps == 0 && state.step < total, let e = try evaluate() {
                 evalLoss = e
                 record["eval_loss"] = e
                 record["eval_ppl"] = Foundation.exp(e)
                 state.lastEvalLoss = e
                 state.bestEvalLoss = min(state.bestEvalLoss ?? e, e)
             }
-            try metrics.append(record)
+            try metrics?.append(record)
             progress.update(step: state.step, loss: r.loss, lr: r.lr, tokensPerSecond: Double(r.tokens) / max(dt, 1e-9), evalLoss: record["eval_loss"] as? Double)
             if recipe.checkpoint.everySteps > 0 && state.step % recipe.checkpoint.everySteps == 0 && state.step < total {
                 try saveCheckpoint()
                 lastCheckpointStep = state.step
             }
-            if state.step % 5 == 0 || state.step == total { writeLossCurve(metrics) }
+            if state.step % 5 == 0 || state.step == total, let metrics { writeLossCurve(metrics) }
             options.afterStep?(state.step)
         }
         progress.finish()
 
-        if let sig = StopSignals.requested as Int32?, sig != 0 {
+        let sig = stopSignal
+        if sig != 0 {
             let saved: String
             if state.step > lastCheckpointStep {
                 try saveCheckpoint()
@@ -373,7 +410,7 @@ public final class Trainer {
             } else {
                 saved = state.step > 0 ? "its checkpoint was already written" : "nothing to save"
             }
-            writeLossCurve(metrics)
+            if let metrics { writeLossCurve(metrics) }
             log("stopped by \(sig == SIGINT ? "SIGINT" : "SIGTERM") after step \(state.step) of \(total); \(saved).")
             if state.step > 0 {
                 log("resume with: llama-sft train <the same recipe>   (it continues from \(Checkpoints.name(step: state.step)))")
@@ -383,34 +420,47 @@ public final class Trainer {
 
         // The final evaluation, unless this is a resumed run that already has it (one that finished before):
         // resuming a finished run must not append a second line or rewrite its checkpoint.
-        let finalEvalLogged = metrics.records.contains {
+        let finalEvalLogged = try agree(metrics?.records.contains {
             ($0["step"] as? NSNumber)?.intValue == state.step && $0["loss"] == nil && $0["eval_loss"] != nil
-        }
+        } ?? false)
         var evaluatedNow = false
         if finalEvalLogged {
             evalLoss = state.lastEvalLoss
-        } else if let e = evaluate() {
+        } else if let e = try evaluate() {
             evalLoss = e
             evaluatedNow = true
             state.lastEvalLoss = e
             state.bestEvalLoss = min(state.bestEvalLoss ?? e, e)
-            try metrics.append(["step": state.step, "eval_loss": e, "eval_ppl": Foundation.exp(e)])
+            try metrics?.append(["step": state.step, "eval_loss": e, "eval_ppl": Foundation.exp(e)])
         }
         // In-process the last step is never checkpointed inside the loop; a run resumed at its end
         // saves again only when the final evaluation changed its state.
-        if state.step > lastCheckpointStep || evaluatedNow || Checkpoints.latest(out) == nil { try saveCheckpoint() }
+        if try agree(state.step > lastCheckpointStep || evaluatedNow || Checkpoints.latest(out) == nil) { try saveCheckpoint() }
         let adapterDir = (out as NSString).appendingPathComponent("adapter")
-        do { try PEFTAdapter.save(adapters, baseModel: recipe.model, to: adapterDir) } catch {
-            throw TrainingError("cannot write the final adapter to \(adapterDir): \(error.localizedDescription); the last checkpoint is intact")
+        if let metrics {
+            do { try PEFTAdapter.save(adapters, baseModel: recipe.model, to: adapterDir) } catch {
+                throw TrainingError("cannot write the final adapter to \(adapterDir): \(error.localizedDescription); the last checkpoint is intact")
+            }
+            writeLossCurve(metrics)
         }
-        writeLossCurve(metrics)
+        if world.size > 1 {
+            let c = world.statistics
+            log(String(format: "communication: %.1f s in collectives, %.2f MB all-reduced per step (%.2f MB sent per rank per step)", c.seconds,
+                       Double(c.bytesReduced) / 1e6 / Double(max(1, state.step - startStep)), Double(c.bytesSent) / 1e6 / Double(max(1, state.step - startStep))))
+        }
         log(String(format: "done: %d steps, last loss %.4f%@, %.1f s", state.step, state.lastLoss ?? .nan,
                    evalLoss.map { String(format: ", eval loss %.4f (ppl %.2f)", $0, Foundation.exp($0)) } ?? "", state.elapsedSeconds))
         log("adapter: \(adapterDir)   metrics: \(metricsPath)")
         return TrainSummary(steps: state.step, finalLoss: state.lastLoss, evalLoss: evalLoss, outputDir: out, adapterDir: adapterDir, stoppedBySignal: nil)
     }
 
+    /// The signal that stops the loop: in a distributed run the one all ranks agreed on at the last
+    /// step, so every rank leaves the loop after the same step.
+    var stopSignal: Int32 { world.size > 1 ? agreedStop : StopSignals.requested }
+
     func saveCheckpoint() throws {
+        try checkRanksAgree(what: "before writing a checkpoint")
+        guard world.rank == 0 else { return }
         // The loss and gradient are checked every step; a poisoned optimizer state can still make the
         // update itself non-finite. Such tensors must never replace a good checkpoint or adapter.
         if let bad = adapters.namedParameters.first(where: { p in !UnsafeBufferPointer(start: p.variable.value.data, count: p.variable.value.count).allSatisfy(\.isFinite) }) {
@@ -436,6 +486,7 @@ public final class Trainer {
         log("data       \(data.train.count) train examples, \(data.eval.count) eval; \(s.train.tokens.formatted()) tokens, \(s.train.trainedTargets.formatted()) trained (\(String(format: "%.1f", s.train.trainedFraction * 100)) %)")
         log("steps      \(schedule.totalSteps) (batch \(recipe.train.batchSize) × grad_accum \(recipe.train.gradAccum)), \(recipe.schedule.type.rawValue) lr \(recipe.optimizer.lr), warmup \(schedule.warmupSteps); threads \(Threads.count)")
         log("output     \(recipe.outputDir)")
+        if world.size > 1 { log(rankLine) }
     }
 }
 
