@@ -9,8 +9,12 @@ public protocol Communicator: AnyObject {
     /// Number of processes in the job (1 for a plain run).
     var size: Int { get }
 
-    /// Element-wise sum over ranks of `count` floats at `buffer`, in place.
-    func sum(_ buffer: UnsafeMutablePointer<Float>, count: Int) throws
+    /// One round of an ordered sum of `count` floats: adds the buffers of ranks 0..<`contributors`,
+    /// in rank order, to the running sum (restarted when `first`). Ranks from `contributors` on take
+    /// part but add nothing. Each rank keeps the running sum of one block of the vector only.
+    func accumulate(_ buffer: UnsafePointer<Float>, count: Int, contributors: Int, first: Bool) throws
+    /// The running sum, whole, on every rank (ends an ordered sum).
+    func collectSum(into buffer: UnsafeMutablePointer<Float>, count: Int) throws
     /// Element-wise sum over ranks of `values`, in place (small vectors: counts, per-slot losses).
     func sum(_ values: inout [Double]) throws
     /// Every rank's bytes, indexed by rank.
@@ -30,9 +34,10 @@ public protocol Communicator: AnyObject {
 
 /// Totals since the communicator was made.
 public struct CommunicationStatistics: Sendable, Equatable {
-    /// Float elements passed to `sum(_:count:)`, times 4: the size of what was all-reduced.
+    /// Bytes of the vectors put into ordered sums (each round counts once).
     public var bytesReduced = 0
-    /// Bytes this rank sent over the transport for those sums (2 (N−1)/N of the payload).
+    /// Bytes this rank sent over the transport for those sums: (N−1)/N of each round's vector, and
+    /// (N−1)/N of the vector to collect the result.
     public var bytesSent = 0
     /// Wall time spent inside collective operations (waiting for slower ranks included).
     public var seconds = 0.0
@@ -40,21 +45,23 @@ public struct CommunicationStatistics: Sendable, Equatable {
 }
 
 extension Communicator {
-    /// The first `count` items of `0..<total` dealt to ranks in contiguous blocks, rank order: rank r
-    /// gets `total / size` items, plus one when r < `total % size`. Items past the block sizes of idle
-    /// ranks are empty ranges, never reordered.
-    public func share(of total: Int) -> Range<Int> { Deal.share(of: total, rank: rank, size: size) }
+    /// The items of `0..<total` this rank handles (see `Deal`).
+    public func share(of total: Int) -> StrideTo<Int> { Deal.share(of: total, rank: rank, size: size) }
 }
 
-/// How the micro-batches of one optimizer step are split across ranks.
+/// How the micro-batches of an optimizer step (and the eval batches) are dealt to ranks.
 public enum Deal {
-    /// Contiguous block of `0..<total` owned by `rank` of `size`: the first `total % size` ranks take
-    /// one item more; with fewer items than ranks the last ranks take none (they still join the sums
-    /// with zeros, which adds nothing: x + 0 = x exactly).
-    public static func share(of total: Int, rank: Int, size: Int) -> Range<Int> {
+    /// Round robin: item j goes to rank j mod size, so round i of an ordered sum holds items
+    /// i·size ..< (i+1)·size, the next ones in the one-process order. When `total` is not a multiple of
+    /// `size` the first `total % size` ranks take one item more and the others sit out the last round
+    /// (they still take part in its exchange, adding nothing); with fewer items than ranks some ranks
+    /// have no item at all.
+    public static func share(of total: Int, rank: Int, size: Int) -> StrideTo<Int> {
         precondition(size > 0 && rank >= 0 && rank < size && total >= 0)
-        let base = total / size, extra = total % size
-        let start = rank * base + min(rank, extra)
-        return start..<(start + base + (rank < extra ? 1 : 0))
+        return stride(from: rank, to: total, by: size)
     }
+
+    /// Rounds needed for `total` items on `size` ranks, and how many ranks hold an item in `round`.
+    public static func rounds(of total: Int, size: Int) -> Int { (total + size - 1) / size }
+    public static func contributors(round: Int, of total: Int, size: Int) -> Int { max(0, min(size, total - round * size)) }
 }

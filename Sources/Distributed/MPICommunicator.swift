@@ -8,15 +8,17 @@ import Darwin
 ///
 /// Sums never use MPI's own reductions (whose order of addition is the library's choice and may differ
 /// between ranks): each rank owns one block of the vector, receives that block from every rank
-/// (all-to-all), adds the copies in rank order, and the summed blocks are gathered back to everyone
-/// (all-gather). That moves 2 (N−1)/N of the vector per rank, as a ring all-reduce does, and gives
-/// every rank the same bits in an order that does not depend on the transport.
+/// (all-to-all), adds the copies in rank order onto its running sum, and the summed blocks are
+/// gathered back to everyone (all-gather) at the end. One round and the gather move 2 (N−1)/N of the
+/// vector per rank, as a ring all-reduce does, and every rank gets the same bits in an order that
+/// does not depend on the transport.
 public final class MPICommunicator: Communicator {
     public let rank: Int
     public let size: Int
     public private(set) var statistics = CommunicationStatistics()
     private let mpi: OpenMPILibrary
-    /// Scratch of N blocks for the all-to-all and all-gather, grown once to the largest vector summed.
+    /// Scratch for the all-to-all and all-gather (N blocks each; `outgoing` has one block more, the
+    /// running sum), grown once to the largest vector summed.
     private var outgoing: UnsafeMutablePointer<Float>?
     private var incoming: UnsafeMutablePointer<Float>?
     private var capacity = 0
@@ -59,27 +61,36 @@ public final class MPICommunicator: Communicator {
         capacity = floats
     }
 
-    public func sum(_ buffer: UnsafeMutablePointer<Float>, count: Int) throws {
-        guard count > 0 else { return }
+    /// Splits `count` floats into `size` blocks (the last padded with zeros).
+    private func blockSize(_ count: Int) throws(LaunchError) -> Int {
         let block = (count + size - 1) / size
         guard block <= Int(Int32.max) else { throw LaunchError("rank \(rank): a vector of \(count) floats is too long for one MPI call") }
-        reserve(block * size)
-        let send = outgoing!, recv = incoming!
+        reserve(block * (size + 1))
+        return block
+    }
+
+    public func accumulate(_ buffer: UnsafePointer<Float>, count: Int, contributors: Int, first: Bool) throws {
+        let block = try blockSize(count)
+        let send = outgoing!, recv = incoming!, running = outgoing! + block * size
         send.update(from: buffer, count: count)
         (send + count).update(repeating: 0, count: block * size - count)
         let n = Int32(block)
         try timed("MPI_Alltoall") { (mpi.alltoall(send, n, mpi.float, recv, n, mpi.float, mpi.commWorld), ()) }
-        // recv holds block `rank` of every rank, in rank order: add them in that order.
-        let mine = send + rank * block
-        mine.update(from: recv, count: block)
-        for r in 1..<size {
+        // recv holds this rank's block of every rank's buffer, in rank order: add them in that order.
+        for r in 0..<contributors {
             let other = recv + r * block
-            for i in 0..<block { mine[i] += other[i] }
+            if first && r == 0 { running.update(from: other, count: block) } else { for i in 0..<block { running[i] += other[i] } }
         }
-        try timed("MPI_Allgather") { (mpi.allgather(mine, n, mpi.float, recv, n, mpi.float, mpi.commWorld), ()) }
-        buffer.update(from: recv, count: count)
         statistics.bytesReduced += count * 4
-        statistics.bytesSent += 2 * (size - 1) * block * 4
+        statistics.bytesSent += (size - 1) * block * 4
+    }
+
+    public func collectSum(into buffer: UnsafeMutablePointer<Float>, count: Int) throws {
+        let block = try blockSize(count)
+        let recv = incoming!, running = outgoing! + block * size
+        try timed("MPI_Allgather") { (mpi.allgather(running, Int32(block), mpi.float, recv, Int32(block), mpi.float, mpi.commWorld), ()) }
+        buffer.update(from: recv, count: count)
+        statistics.bytesSent += (size - 1) * block * 4
     }
 
     public func sum(_ values: inout [Double]) throws {

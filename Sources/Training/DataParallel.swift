@@ -47,14 +47,46 @@ extension Trainer {
         try checkRanksAgree(what: "at start-up")
     }
 
-    /// Step: one reduction of the per-micro-batch NLL sums, the token counts and the stop request, and
-    /// one of the LoRA gradients. Each NLL slot is non-zero on one rank only, so its sum is exact and
-    /// the loss, added up slot by slot in micro-batch order, is the one-process value bit for bit.
-    /// Returns the step's token count over all ranks.
+    /// One round of a step: this rank's micro-batch gradient (zeros when it has none this round) is
+    /// added, in rank order = micro-batch order, to the step's running sum.
+    func exchangeGradients(round: Int, of total: Int) throws {
+        let before = world.statistics
+        let flat = flatGradients.data
+        var offset = 0
+        for p in parameters {
+            let n = p.value.count
+            if let g = p.grad { (flat + offset).update(from: g.data, count: n) } else { (flat + offset).update(repeating: 0, count: n) }
+            offset += n
+        }
+        try world.accumulate(flat, count: offset, contributors: Deal.contributors(round: round, of: total, size: world.size), first: round == 0)
+        stepCommunication(since: before, first: round == 0)
+    }
+
+    func stepCommunication(since before: CommunicationStatistics, first: Bool) {
+        let after = world.statistics
+        if first { lastStepCommunication = (0, 0) }
+        lastStepCommunication.seconds += after.seconds - before.seconds
+        lastStepCommunication.bytes += after.bytesReduced - before.bytesReduced
+    }
+
+    /// End of a step: the summed gradients on every rank, and one reduction of the per-micro-batch NLL
+    /// sums, the token counts and the stop request. Each NLL slot is non-zero on one rank only, so its
+    /// sum is exact and the loss, added up slot by slot in micro-batch order, is the one-process value
+    /// bit for bit. Returns the step's token count over all ranks.
     func reduceStep(nll slots: inout [Double], tokens: Int, trained: Int, expectedTrained: Int) throws -> Int {
         let before = world.statistics
+        let flat = flatGradients.data
+        var offset = 0
+        try world.collectSum(into: flat, count: flatGradients.count)
+        for p in parameters {
+            let n = p.value.count
+            if p.grad == nil { p.grad = Tensor(uninitialized: p.value.shape) }
+            p.grad!.data.update(from: flat + offset, count: n)
+            offset += n
+        }
         var scalars = slots + [Double(tokens), Double(trained), Double(StopSignals.requested)]
         try world.sum(&scalars)
+        stepCommunication(since: before, first: false)
         slots = Array(scalars.prefix(slots.count))
         let allTrained = Int(scalars[slots.count + 1])
         guard allTrained == expectedTrained else {
@@ -63,25 +95,6 @@ extension Trainer {
         // Any rank asked to stop (mpirun forwards a signal to each rank at slightly different moments):
         // all ranks stop after this same step.
         if scalars[slots.count + 2] != 0 { agreedStop = StopSignals.requested != 0 ? StopSignals.requested : SIGTERM }
-
-        // Flatten, sum, and scatter back: a rank with no micro-batch in this step contributes zeros.
-        let flat = flatGradients.data
-        var offset = 0
-        for p in parameters {
-            let n = p.value.count
-            if let g = p.grad { (flat + offset).update(from: g.data, count: n) } else { (flat + offset).update(repeating: 0, count: n) }
-            offset += n
-        }
-        try world.sum(flat, count: offset)
-        offset = 0
-        for p in parameters {
-            let n = p.value.count
-            if p.grad == nil { p.grad = Tensor(uninitialized: p.value.shape) }
-            p.grad!.data.update(from: flat + offset, count: n)
-            offset += n
-        }
-        let after = world.statistics
-        lastStepCommunication = (after.seconds - before.seconds, after.bytesReduced - before.bytesReduced)
         return Int(scalars[slots.count])
     }
 
@@ -124,12 +137,12 @@ extension Trainer {
         return try world.broadcast([decision ? 1 : 0]) == [1]
     }
 
-    /// How this step's micro-batches are dealt, for the header.
+    /// How a step's micro-batches are dealt, for the header.
     var rankLine: String {
         let k = recipe.train.gradAccum
-        let blocks = (0..<world.size).map { Deal.share(of: k, rank: $0, size: world.size).count }
-        let uneven = k % world.size == 0 ? "" : " (\(k) is not a multiple of \(world.size): the first ranks take one more; the math is unchanged, only the load is uneven)"
-        return "ranks      \(world.size) processes (Open MPI), \(Threads.count) threads each; the \(k) micro-batches of a step go to the ranks as \(blocks.map(String.init).joined(separator: "+"))\(uneven)"
+        let counts = (0..<world.size).map { Array(Deal.share(of: k, rank: $0, size: world.size)).count }
+        let uneven = k % world.size == 0 ? "" : " (grad_accum \(k) is not a multiple of \(world.size): some ranks wait in the last round; the math is unchanged)"
+        return "ranks      \(world.size) processes (Open MPI), \(Threads.count) threads each; a step's \(k) micro-batches go round robin, \(counts.map(String.init).joined(separator: "+")) per rank\(uneven)"
     }
 }
 
