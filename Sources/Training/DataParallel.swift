@@ -17,8 +17,9 @@ extension Trainer {
     /// error naming the rank and the difference; then rank 0's adapters, optimizer moments and cursor
     /// (fresh, initialised, or resumed from its checkpoint) are copied to every rank, so all ranks
     /// start from identical bits whatever N the checkpoint was written with.
-    func joinRanks(modelFingerprint: String, dataFingerprint: String) throws {
+    func joinRanks() throws {
         guard world.size > 1 else { return }
+        let modelFingerprint = state.modelFingerprint ?? "", dataFingerprint = state.dataFingerprint ?? ""
         var identity = recipe.flattened.filter { !Self.perRankKeys.contains($0.key) }
         identity["(base model fingerprint)"] = modelFingerprint
         identity["(training data fingerprint)"] = dataFingerprint + " (\(data.train.count) examples)"
@@ -87,6 +88,7 @@ extension Trainer {
         var scalars = slots + [Double(tokens), Double(trained), Double(StopSignals.requested)]
         try world.sum(&scalars)
         stepCommunication(since: before, first: false)
+        exchangedSteps += 1
         slots = Array(scalars.prefix(slots.count))
         let allTrained = Int(scalars[slots.count + 1])
         guard allTrained == expectedTrained else {
@@ -135,6 +137,13 @@ extension Trainer {
     func agree(_ decision: Bool) throws -> Bool {
         guard world.size > 1 else { return decision }
         return try world.broadcast([decision ? 1 : 0]) == [1]
+    }
+
+    /// For the end of a distributed run: what the exchanges cost.
+    var communicationSummary: String {
+        let c = world.statistics, steps = Double(max(1, exchangedSteps))
+        return String(format: "communication: %.1f s in collectives (waiting for slower ranks included), %.2f MB exchanged per step (%.2f MB sent by this rank per step)",
+                      c.seconds, Double(c.bytesReduced) / 1e6 / steps, Double(c.bytesSent) / 1e6 / steps)
     }
 
     /// How a step's micro-batches are dealt, for the header.

@@ -66,7 +66,7 @@ public enum StepBenchmark {
         }
         Threads.configure(o.threads)
         let bf16 = o.bf16 ?? (o.shape == "llama3-8b")
-        log("shape \(o.shape): \(config.parameterCount.formatted()) parameters, \(bf16 ? "bf16" : "fp32") base, seq \(o.seq) × batch \(o.batch), trained fraction \(o.trainedFraction), r=\(o.rank), threads \(Threads.count)\(o.gradientCheckpointing ? ", gradient checkpointing" : "")")
+        log("shape \(o.shape): \(config.parameterCount.digitsGrouped) parameters, \(bf16 ? "bf16" : "fp32") base, seq \(o.seq) × batch \(o.batch), trained fraction \(o.trainedFraction), r=\(o.rank), threads \(Threads.count)\(o.gradientCheckpointing ? ", gradient checkpointing" : "")")
         let weights = LlamaWeights.random(config: config, seed: 1, storage: bf16 ? .bf16 : .f32, distribution: .uniform)
         let model = LlamaModel(weights: weights)
         let lora = LoRAConfig(rank: o.rank, alpha: o.alpha)
@@ -111,7 +111,7 @@ public enum StepBenchmark {
         let tokens = Double(o.seq * o.batch)
         let flops = flopsPerToken(config, seq: o.seq, rank: o.rank, trainedFraction: Double(batch.targetCount) / tokens)
         let gflops = flops * tokens / median / 1e9
-        return Result(shape: o.shape, tokensPerSecond: tokens / median, stepSeconds: times, peakRSSMiB: peakRSSMiB(),
+        return Result(shape: o.shape, tokensPerSecond: tokens / median, stepSeconds: times, peakRSSMiB: ProcessMemory.peakResidentMiB,
                       gflops: gflops, sgemmPeakGflops: peak, sgemmShare: gflops / peak, flopsPerToken: flops,
                       threads: Threads.count, losses: losses)
     }
@@ -146,7 +146,4 @@ public enum StepBenchmark {
         }
         return 2 * Double(m * k * n) / best / 1e9
     }
-
-    /// Peak resident set size of this process (VmHWM), MiB.
-    public static func peakRSSMiB() -> Double { Double(ProcessMemory.peakResidentBytes ?? 0) / 1_048_576 }
 }
