@@ -41,11 +41,13 @@ let package = Package(
         .target(name: "Tokenizer", dependencies: ["StrictJSON"], swiftSettings: fast),
         .target(name: "ChatData", dependencies: ["Seeds", "StrictJSON", "Tokenizer"], swiftSettings: fast),
         .target(name: "Llama", dependencies: ["Seeds", "StrictJSON", "Tensors", "Autodiff", "SafeTensors"], swiftSettings: fast),
-        .target(name: "Training", dependencies: ["RunLayout", "Seeds", "StrictJSON", "Tensors", "Autodiff", "SafeTensors", "Tokenizer", "ChatData", "Llama"], swiftSettings: fast),
+        // Data-parallel collectives (Open MPI loaded at run time, or the one-process identity).
+        .target(name: "Distributed", swiftSettings: fast),
+        .target(name: "Training", dependencies: ["RunLayout", "Seeds", "StrictJSON", "Tensors", "Autodiff", "SafeTensors", "Tokenizer", "ChatData", "Llama", "Distributed"], swiftSettings: fast),
         .target(name: "Export", dependencies: ["RunLayout", "StrictJSON", "Tensors", "Autodiff", "SafeTensors", "Llama"], swiftSettings: fast),
         .executableTarget(
             name: "llama-sft",
-            dependencies: ["Tensors", "Autodiff", "SafeTensors", "Tokenizer", "ChatData", "Llama", "Training", "Export"],
+            dependencies: ["Tensors", "Autodiff", "SafeTensors", "Tokenizer", "ChatData", "Llama", "Distributed", "Training", "Export"],
             swiftSettings: fast
         ),
         .testTarget(name: "TensorsTests", dependencies: ["TestSupport", "Tensors"], swiftSettings: fast),
@@ -55,9 +57,11 @@ let package = Package(
         .testTarget(name: "StrictJSONTests", dependencies: ["StrictJSON"], swiftSettings: fast),
         .testTarget(name: "SafeTensorsTests", dependencies: ["TestSupport", "SafeTensors", "Tensors"], swiftSettings: fast),
         .testTarget(name: "TokenizerTests", dependencies: ["TestSupport", "Tokenizer"], swiftSettings: fast),
-        .testTarget(name: "ChatDataTests", dependencies: ["TestSupport", "ChatData", "Seeds", "Tokenizer"], swiftSettings: fast),
+        .testTarget(name: "ChatDataTests", dependencies: ["TestSupport", "ChatData", "Seeds", "Tokenizer"], exclude: ["Fixtures"],
+                    swiftSettings: fast),
         .testTarget(name: "LlamaTests", dependencies: ["TestSupport", "Llama", "Autodiff", "SafeTensors", "Tensors"], swiftSettings: fast),
         .testTarget(name: "TrainingTests", dependencies: ["TestSupport", "Seeds", "Training", "Llama", "ChatData", "Tokenizer", "SafeTensors", "Tensors", "Autodiff"], swiftSettings: fast),
+        .testTarget(name: "DistributedTests", dependencies: ["TestSupport", "Distributed"], swiftSettings: fast),
         .testTarget(name: "ExportTests", dependencies: ["TestSupport", "Export", "Llama", "Autodiff", "SafeTensors", "Tensors"], swiftSettings: fast),
     ]
 )
