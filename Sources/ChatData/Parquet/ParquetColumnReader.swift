@@ -10,6 +10,8 @@ struct ParquetLeafColumn {
     var booleans: [Bool] = []
     /// Number of entries (levels), nulls and empty lists included.
     var count = 0
+    /// Data pages read (v1 and v2).
+    var dataPages = 0
 
     mutating func append(_ values: ParquetValues) {
         switch values {
@@ -206,6 +208,7 @@ struct ParquetColumnReader {
                              to: &column, what: what)
         }
         column.count += entries
+        column.dataPages += 1
     }
 
     // MARK: values
