@@ -93,6 +93,7 @@ public final class Trainer {
         let config = try LlamaConfig.load(path: recipe.model)
         let model = LlamaModel(weights: try LlamaWeights.load(directory: recipe.model, config: config,
                                                               cacheFloat32: Trainer.shouldCacheFloat32(config)))
+        model.weights.prepare(precision: recipe.train.precision)
         let tokenizer = try loadTokenizer(recipe, vocabularySize: config.vocabSize)
         data = try DataPipeline.prepare(recipe.dataOptions, tokenizer: tokenizer)
         guard !data.train.isEmpty else {
@@ -435,6 +436,7 @@ public final class Trainer {
         log("           \(adapters.parameterCount.formatted()) trainable parameters")
         log("data       \(data.train.count) train examples, \(data.eval.count) eval; \(s.train.tokens.formatted()) tokens, \(s.train.trainedTargets.formatted()) trained (\(String(format: "%.1f", s.train.trainedFraction * 100)) %)")
         log("steps      \(schedule.totalSteps) (batch \(recipe.train.batchSize) × grad_accum \(recipe.train.gradAccum)), \(recipe.schedule.type.rawValue) lr \(recipe.optimizer.lr), warmup \(schedule.warmupSteps); threads \(Threads.count)")
+        log("compute    \(PrecisionReport.line(recipe.train.precision))")
         log("output     \(recipe.outputDir)")
     }
 }

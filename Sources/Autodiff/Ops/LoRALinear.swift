@@ -27,9 +27,7 @@ extension Tape {
         sgemm(transA: false, transB: true, m: n, n: r, k: inF, xDropped.data, lda: inF, a.value.data, ldb: inF, hr.data, ldc: r)
         // y = x·Wᵀ + s·Hr·Bᵀ
         let y = Tensor(uninitialized: [n, outF])
-        w.withFloat32 { wp in
-            sgemm(transA: false, transB: true, m: n, n: outF, k: inF, x.value.data, lda: inF, wp, ldb: inF, y.data, ldc: outF)
-        }
+        w.forwardProduct(m: n, x.value.data, ldx: inF, y.data, ldy: outF)
         sgemm(transA: false, transB: true, m: n, n: outF, k: r, alpha: s, hr.data, lda: r, b.value.data, ldb: r,
               beta: 1, y.data, ldc: outF)
 
@@ -54,10 +52,7 @@ extension Tape {
             }
             if x.requiresGrad {
                 x.accumulateGrad { dx, beta in
-                    w.withFloat32 { wp in
-                        sgemm(transA: false, transB: false, m: n, n: inF, k: outF, dy.data, lda: outF, wp, ldb: inF,
-                              beta: beta, dx, ldc: inF)
-                    }
+                    w.backwardProduct(m: n, dy.data, lddy: outF, dx, lddx: inF, beta: beta)
                     if p == 0 {
                         sgemm(transA: false, transB: false, m: n, n: inF, k: r, dhr.data, lda: r, a.value.data, ldb: inF,
                               beta: 1, dx, ldc: inF)
