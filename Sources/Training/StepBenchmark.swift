@@ -38,6 +38,8 @@ public enum StepBenchmark {
         public var gradientCheckpointing = false
         /// Base weights in bf16 (as a real checkpoint is); default for llama3-8b.
         public var bf16: Bool?
+        /// How the frozen-base products are computed (train.precision).
+        public var precision = Precision.fp32
         public init() {}
     }
 
@@ -52,9 +54,13 @@ public enum StepBenchmark {
         public var flopsPerToken: Double
         public var threads: Int
         public var losses: [Double]
+        /// The precision used (auto resolved).
+        public var precision: String
 
         public var json: [String: Any] {
-            ["shape": shape, "tokens_per_s": tokensPerSecond, "peak_rss_mib": peakRSSMiB, "gflops": gflops,
+            let cpu = CPUInfo.current
+            return ["cpu": cpu.brand, "cpu_features": cpu.featureNames, "blas_core": cpu.blasCore, "precision": precision,
+             "bf16_kernel": precision == "bf16" ? BF16Kernel.best.rawValue : "none", "shape": shape, "tokens_per_s": tokensPerSecond, "peak_rss_mib": peakRSSMiB, "gflops": gflops,
              "sgemm_share": sgemmShare, "sgemm_peak_gflops": sgemmPeakGflops, "flops_per_token": flopsPerToken,
              "step_seconds": stepSeconds, "threads": threads, "losses": losses]
         }
@@ -76,6 +82,8 @@ public enum StepBenchmark {
             for i in 0..<v.value.count { v.value[i] = (DropoutMask.uniform(seed: 3, index: i) - 0.5) * 0.02 }
         }
         model.adapters = adapters
+        let precision = weights.prepare(precision: o.precision)
+        log(PrecisionReport.line(o.precision))
         let params = adapters.namedParameters.map(\.variable)
         let adam = AdamW(parameters: params, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0)
 
@@ -113,7 +121,7 @@ public enum StepBenchmark {
         let gflops = flops * tokens / median / 1e9
         return Result(shape: o.shape, tokensPerSecond: tokens / median, stepSeconds: times, peakRSSMiB: peakRSSMiB(),
                       gflops: gflops, sgemmPeakGflops: peak, sgemmShare: gflops / peak, flopsPerToken: flops,
-                      threads: Threads.count, losses: losses)
+                      threads: Threads.count, losses: losses, precision: precision.rawValue)
     }
 
     /// Matmul FLOPs per token of one step, as the PyTorch reference counts them (forward 2P, backward
