@@ -8,6 +8,10 @@ extension FrozenWeight {
 
     /// `y = x · Wᵀ`: x `[m, columns]` (row stride `ldx`), y `[m, rows]` (row stride `ldy`), overwritten.
     public func forwardProduct(m: Int, _ x: UnsafePointer<Float>, ldx: Int, _ y: UnsafeMutablePointer<Float>, ldy: Int) {
+        WorkProfile.measure(.frozenForward) { forwardProductUnmeasured(m: m, x, ldx: ldx, y, ldy: ldy) }
+    }
+
+    private func forwardProductUnmeasured(m: Int, _ x: UnsafePointer<Float>, ldx: Int, _ y: UnsafeMutablePointer<Float>, ldy: Int) {
         if let packed = bf16 {
             bf16gemm(m: m, x, lda: ldx, packed.forward, accumulate: false, y, ldc: ldy)
             return
@@ -19,6 +23,10 @@ extension FrozenWeight {
 
     /// `dx = beta · dx + dy · W`: dy `[m, rows]`, dx `[m, columns]`; beta is 0 (overwrite) or 1 (add).
     public func backwardProduct(m: Int, _ dy: UnsafePointer<Float>, lddy: Int, _ dx: UnsafeMutablePointer<Float>, lddx: Int, beta: Float) {
+        WorkProfile.measure(.frozenBackward) { backwardProductUnmeasured(m: m, dy, lddy: lddy, dx, lddx: lddx, beta: beta) }
+    }
+
+    private func backwardProductUnmeasured(m: Int, _ dy: UnsafePointer<Float>, lddy: Int, _ dx: UnsafeMutablePointer<Float>, lddx: Int, beta: Float) {
         if let packed = bf16 {
             precondition(beta == 0 || beta == 1, "backwardProduct: beta must be 0 or 1")
             bf16gemm(m: m, dy, lda: lddy, packed.backward, accumulate: beta == 1, dx, ldc: lddx)

@@ -19,6 +19,10 @@ extension Tape {
     /// exactly `loraLinear` (same math, same dropout masks); only the GEMM grouping differs.
     /// Output `[N, Σout]`, blocks side by side (split it with `splitColumns`).
     public func groupedLoRALinear(_ x: Variable, _ w: FrozenWeight, blocks: [LoRABlock], scale s: Float, dropout p: Float = 0) -> Variable {
+        WorkProfile.measure(.lora) { groupedLoRALinearOp(x, w, blocks: blocks, scale: s, dropout: p) }
+    }
+
+    private func groupedLoRALinearOp(_ x: Variable, _ w: FrozenWeight, blocks: [LoRABlock], scale s: Float, dropout p: Float) -> Variable {
         let n = x.value.rows, inF = w.columns, total = w.rows
         precondition(x.value.columns == inF && blocks.reduce(0, { $0 + $1.rows }) == total,
                      "groupedLoRALinear: x \(x.shape), W \(w.shape), block rows \(blocks.map(\.rows))")
@@ -65,7 +69,7 @@ extension Tape {
 
         let needs = x.requiresGrad || adapted.contains { $0.a.requiresGrad || $0.b.requiresGrad }
         let out = Variable(y, requiresGrad: needs)
-        record(out) { dy in
+        record(out) { dy in WorkProfile.measure(.lora) {
             // dHr of every adapted block, laid out like its Hr.
             let dhrAll: Tensor? = hrAll.map { _ in Tensor(uninitialized: [n, rTotal]) }
             var dhrs: [Tensor] = []
@@ -119,7 +123,7 @@ extension Tape {
                     }
                 }
             }
-        }
+        } }
         return out
     }
 

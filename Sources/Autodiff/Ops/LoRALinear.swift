@@ -10,6 +10,10 @@ extension Tape {
         _ x: Variable, _ w: FrozenWeight, a: Variable, b: Variable, scale s: Float,
         dropout p: Float = 0, dropoutSeed: UInt64 = 0
     ) -> Variable {
+        WorkProfile.measure(.lora) { loraLinearOp(x, w, a: a, b: b, scale: s, dropout: p, dropoutSeed: dropoutSeed) }
+    }
+
+    private func loraLinearOp(_ x: Variable, _ w: FrozenWeight, a: Variable, b: Variable, scale s: Float, dropout p: Float, dropoutSeed: UInt64) -> Variable {
         let n = x.value.rows, inF = w.columns, outF = w.rows, r = a.value.rows
         precondition(x.value.columns == inF && a.value.columns == inF, "loraLinear: x \(x.shape), W \(w.shape), A \(a.shape)")
         precondition(b.value.rows == outF && b.value.columns == r, "loraLinear: B \(b.shape) must be [\(outF), \(r)]")
@@ -32,7 +36,7 @@ extension Tape {
               beta: 1, y.data, ldc: outF)
 
         let out = Variable(y, requiresGrad: x.requiresGrad || a.requiresGrad || b.requiresGrad)
-        record(out) { dy in
+        record(out) { dy in WorkProfile.measure(.lora) {
             if b.requiresGrad {
                 b.accumulateGrad { db, beta in
                     sgemm(transA: true, transB: false, m: outF, n: r, k: n, alpha: s, dy.data, lda: outF, hr.data, ldb: r,
@@ -65,7 +69,7 @@ extension Tape {
                     }
                 }
             }
-        }
+        } }
         return out
     }
 }
