@@ -113,7 +113,7 @@ public struct Recipe: Sendable, Equatable {
         let d = try top.section("data")
         try d.rejectUnknownKeys(["train", "eval", "eval_fraction", "format", "template", "template_date", "system_prompt",
                                  "train_on", "max_seq_len", "truncation", "packing", "shuffle", "on_invalid"])
-        guard let trainFile = try d.optionalString("train") else { throw d.error("train", "is required: the training dataset (JSONL or JSON)") }
+        guard let trainFile = try d.optionalString("train") else { throw d.error("train", "is required: the training dataset (a JSONL, JSON or Parquet file, a directory, or a glob of shards)") }
         var data = DataSection(train: resolve(trainFile))
         data.eval = try d.optionalString("eval").map(resolve)
         data.evalFraction = try d.double("eval_fraction", default: 0, range: 0...0.99)

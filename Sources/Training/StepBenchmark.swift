@@ -78,7 +78,7 @@ public enum StepBenchmark {
         }
         Threads.configure(o.threads)
         let bf16 = o.bf16 ?? (o.shape == "llama3-8b")
-        log("shape \(o.shape): \(config.parameterCount.formatted()) parameters, \(bf16 ? "bf16" : "fp32") base, seq \(o.seq) × batch \(o.batch), trained fraction \(o.trainedFraction), r=\(o.rank), threads \(Threads.count)\(o.gradientCheckpointing ? ", gradient checkpointing" : "")")
+        log("shape \(o.shape): \(config.parameterCount.digitsGrouped) parameters, \(bf16 ? "bf16" : "fp32") base, seq \(o.seq) × batch \(o.batch), trained fraction \(o.trainedFraction), r=\(o.rank), threads \(Threads.count)\(o.gradientCheckpointing ? ", gradient checkpointing" : "")")
         let weights = LlamaWeights.random(config: config, seed: 1, storage: bf16 ? .bf16 : .f32, distribution: .uniform)
         let model = LlamaModel(weights: weights)
         let lora = LoRAConfig(rank: o.rank, alpha: o.alpha)
@@ -141,7 +141,7 @@ public enum StepBenchmark {
             profile.append(("rest: attention, norms, RoPE, element-wise, LM-head backward", max(0, 1 - profile.reduce(0) { $0 + $1.share })))
             profile.sort { $0.share > $1.share }
         }
-        return Result(shape: o.shape, tokensPerSecond: tokens / median, stepSeconds: times, peakRSSMiB: peakRSSMiB(),
+        return Result(shape: o.shape, tokensPerSecond: tokens / median, stepSeconds: times, peakRSSMiB: ProcessMemory.peakResidentMiB,
                       gflops: gflops, sgemmPeakGflops: peak, sgemmShare: gflops / peak, flopsPerToken: flops,
                       threads: Threads.count, losses: losses, precision: precision.rawValue, profile: profile)
     }
@@ -176,7 +176,4 @@ public enum StepBenchmark {
         }
         return 2 * Double(m * k * n) / best / 1e9
     }
-
-    /// Peak resident set size of this process (VmHWM), MiB.
-    public static func peakRSSMiB() -> Double { Double(ProcessMemory.peakResidentBytes ?? 0) / 1_048_576 }
 }

@@ -27,7 +27,7 @@ public struct TrainerState: Codable, Sendable, Equatable {
     public var recipeHash = ""
     /// FNV-1a 64 of the prepared training examples and their number (absent in older checkpoints).
     public var dataFingerprint: String?
-    /// Fingerprint of the base model's config and tensors (see `Trainer.fingerprint(model:configPath:)`).
+    /// Fingerprint of the base model's config and tensors (see `RunFingerprints`).
     public var modelFingerprint: String?
     public var trainExamples: Int?
     public var elapsedSeconds = 0.0
