@@ -29,7 +29,10 @@ let package = Package(
         ),
         // Locates ../shared (goldens, tokenizer assets) for the test targets only.
         .target(name: "TestSupport"),
-        .target(name: "Tensors", dependencies: ["CBLAS"], swiftSettings: fast),
+        // cpuid and the AVX512_BF16 micro-kernel (Swift cannot name the instruction); optimised in debug too,
+        // with no -march flag: only the kernel functions carry AVX-512 target attributes.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O2"])]),
+        .target(name: "Tensors", dependencies: ["CBLAS", "CKernels"], swiftSettings: fast),
         .target(name: "Autodiff", dependencies: ["Tensors"], swiftSettings: fast),
         .target(name: "SafeTensors", swiftSettings: fast),
         .target(name: "Tokenizer", swiftSettings: fast),
