@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import ChatData
+import Seeds
 
 /// Damaged and hostile Parquet files give a ``ChatDataError`` that says where and what, never a trap.
 final class ParquetHostileTests: XCTestCase {
