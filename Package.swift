@@ -29,9 +29,12 @@ let package = Package(
         ),
         // Locates ../shared (goldens, tokenizer assets) for the test targets only.
         .target(name: "TestSupport"),
+        // cpuid and the AVX512_BF16 micro-kernel (Swift cannot name the instruction); optimised in debug too,
+        // with no -march flag: only the kernel functions carry AVX-512 target attributes.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O2"])]),
         // Deterministic randomness: SplitMix64, counter-based uniforms, seed derivation.
         .target(name: "Seeds", swiftSettings: fast),
-        .target(name: "Tensors", dependencies: ["CBLAS"], swiftSettings: fast),
+        .target(name: "Tensors", dependencies: ["CBLAS", "CKernels"], swiftSettings: fast),
         .target(name: "Autodiff", dependencies: ["Seeds", "Tensors"], swiftSettings: fast),
         // The strict JSON parser and the one rule for typed JSON values, below every reader of JSON files.
         .target(name: "StrictJSON", swiftSettings: fast),

@@ -2,6 +2,7 @@ import ChatData
 import Foundation
 import StrictJSON
 import Llama
+import Tensors
 
 /// A training recipe (`recipe.json`), validated and with every default filled in.
 ///
@@ -57,6 +58,8 @@ public struct Recipe: Sendable, Equatable {
         public var seed = 42
         public var gradientCheckpointing = false
         public var threads: Int?
+        /// fp32 | bf16 | auto: how the frozen-base products are computed (docs/precision.md).
+        public var precision = Precision.fp32
     }
 
     public struct Eval: Sendable, Equatable {
@@ -177,7 +180,7 @@ public struct Recipe: Sendable, Equatable {
         sched.minLrRatio = try s.double("min_lr_ratio", default: 0, range: 0...1)
 
         let t = try top.section("train")
-        try t.rejectUnknownKeys(["epochs", "max_steps", "batch_size", "grad_accum", "seed", "gradient_checkpointing", "threads"])
+        try t.rejectUnknownKeys(["epochs", "max_steps", "batch_size", "grad_accum", "seed", "gradient_checkpointing", "threads", "precision"])
         var train = Train()
         train.epochs = try t.int("epochs", default: 1, min: 1)
         train.maxSteps = try t.optionalInt("max_steps", min: 1)
@@ -186,6 +189,7 @@ public struct Recipe: Sendable, Equatable {
         train.seed = try t.int("seed", default: 42, min: 0)
         train.gradientCheckpointing = try t.bool("gradient_checkpointing", default: false)
         train.threads = try t.optionalInt("threads", min: 1)
+        train.precision = try t.choice("precision", default: .fp32, Precision.self, allowed: Precision.allCases)
 
         let e = try top.section("eval")
         try e.rejectUnknownKeys(["every_steps", "max_batches"])
@@ -219,7 +223,8 @@ public struct Recipe: Sendable, Equatable {
             "schedule": ["type": schedule.type.rawValue, "warmup_steps": schedule.warmupSteps, "warmup_ratio": schedule.warmupRatio,
                          "min_lr_ratio": schedule.minLrRatio] as [String: Any],
             "train": ["epochs": train.epochs, "max_steps": opt(train.maxSteps), "batch_size": train.batchSize, "grad_accum": train.gradAccum,
-                      "seed": train.seed, "gradient_checkpointing": train.gradientCheckpointing, "threads": opt(train.threads)] as [String: Any],
+                      "seed": train.seed, "gradient_checkpointing": train.gradientCheckpointing, "threads": opt(train.threads),
+                      "precision": train.precision.rawValue] as [String: Any],
             "eval": ["every_steps": eval.everySteps, "max_batches": opt(eval.maxBatches)] as [String: Any],
             "checkpoint": ["every_steps": checkpoint.everySteps, "keep_last": checkpoint.keepLast] as [String: Any],
         ]
