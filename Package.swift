@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Debug builds (the default for `swift test`) are far too slow for numeric kernels (SWIFT-NOTES §3),
+// Debug builds (the default for `swift test`) are far too slow for numeric kernels (docs/architecture.md, Swift performance facts),
 // so every target is optimised in debug too. Builds target `haswell` (AVX2 + FMA) on x86_64:
 // portable to any x86 CPU since 2013 while giving the SIMD kernels 256-bit registers.
 #if arch(x86_64)

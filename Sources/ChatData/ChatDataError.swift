@@ -52,7 +52,7 @@ public enum ChatDataError: Error, LocalizedError, Sendable, Equatable {
     case invalidOption(key: String, value: String, fix: String)
     /// Nothing is left to train on.
     case noExamples(path: String, detail: String)
-    /// A built sequence does not hold exactly one BOS at index 0 (double BOS, REFERENCE §2.6).
+    /// A built sequence does not hold exactly one BOS at index 0 (double BOS, docs/formats.md, Tokenizer).
     case bosInvariant(source: RecordSource, count: Int)
 
     public var errorDescription: String? {

@@ -3,7 +3,7 @@
 /// Special tokens are looked up by name once and inserted by id; every text run between two special tokens
 /// is encoded on its own with the plain-text tokenizer, so nothing merges across a special token and text that
 /// looks like `<|eot_id|>` inside content stays text. The mask is computed from the same id stream, so there
-/// is no off-by-one between a separately tokenized prompt and the full conversation (REFERENCE §4).
+/// is no off-by-one between a separately tokenized prompt and the full conversation (docs/formats.md, Loss masking).
 ///
 /// The renderer accepts any message order; ``DatasetReader`` enforces the dataset rules (system only first,
 /// at least one assistant message).

@@ -1,6 +1,6 @@
 /// The chat formats ChatData can build. Each is reproduced from the model's Hugging Face template, but
 /// built from pieces (special tokens by id, every text run encoded on its own), never rendered to text
-/// and re-tokenized (REFERENCE §2.6, §3).
+/// and re-tokenized (docs/formats.md, Tokenizer and Chat templates).
 public enum ChatTemplate: String, Sendable, CaseIterable {
     /// Meta-Llama-3-8B-Instruct: BOS, then per message
     /// `<|start_header_id|>` role `<|end_header_id|>` `"\n\n" + trim(content)` `<|eot_id|>`. No default system.
@@ -17,7 +17,7 @@ public enum ChatTemplate: String, Sendable, CaseIterable {
     case chatml = "chatml"
 
     /// The date pinned into the `llama3.1` system block unless the recipe sets another
-    /// (the 3.1 template's `date_string` default; REFERENCE §3).
+    /// (the 3.1 template's `date_string` default; docs/formats.md, Chat templates).
     public static let defaultDate = "26 Jul 2024"
 
     /// The system message SmolLM2-Instruct's template inserts when a conversation has none.
@@ -30,7 +30,7 @@ public enum ChatTemplate: String, Sendable, CaseIterable {
 /// Which tokens of a templated conversation are training targets.
 public enum TrainOn: String, Sendable, CaseIterable {
     /// Every assistant message's content plus the end-of-turn token that closes it (`<|eot_id|>` or
-    /// `<|im_end|>`). Headers, system and user turns are not trained. The project default (REFERENCE §4).
+    /// `<|im_end|>`). Headers, system and user turns are not trained. The project default (docs/formats.md, Loss masking).
     case assistant
     /// Only the last assistant message's content and its end-of-turn token.
     case lastAssistant = "last_assistant"

@@ -3,7 +3,7 @@ import Tokenizer
 /// What ChatData needs from a tokenizer.
 ///
 /// `Tokenizer` conforms; tests can supply a small fake. `encode` must treat special-token text as
-/// ordinary text and add no BOS: templates insert special tokens by id (REFERENCE §2.6).
+/// ordinary text and add no BOS: templates insert special tokens by id (docs/formats.md, Tokenizer).
 public protocol ChatTokenizer: Sendable {
     /// Number of ids (base vocabulary plus special tokens); every valid id is below it.
     var vocabularySize: Int { get }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Text and file output for `llama-sft data`: statistics, examples with trained tokens marked, and a
-/// per-token mask dump (as `axolotl preprocess --debug` offers; REFERENCE §4).
+/// per-token mask dump (as `axolotl preprocess --debug` offers; docs/formats.md, Loss masking).
 public enum DataReport {
     /// Multi-line summary: counts (records, valid, skipped with reasons, truncated, dropped), notes, and per
     /// split tokens (total, trained fraction) and length percentiles (p50/p90/p99/max).

@@ -6,8 +6,9 @@ import StrictJSON
 /// Rules checked for chat formats: every role is known, a system message appears only first, at least one
 /// assistant message exists, every content is a string. A conversation ending with a user message is
 /// accepted: its trailing turn is rendered but never trained (attention is causal, so it cannot change the
-/// loss of earlier tokens); ``DataStats/endingWithoutAssistant`` counts such records. (REFERENCE §4 suggests
-/// rejecting them; the golden conversations include one and still render it, so ChatData accepts it.)
+/// loss of earlier tokens); ``DataStats/endingWithoutAssistant`` counts such records. (Rejecting
+/// them would also be defensible; the golden conversations include one and still render it, so ChatData
+/// accepts it.)
 public enum DatasetReader {
     /// How many skip messages ``DatasetFile/skipExamples`` keeps.
     public static let skipExampleLimit = 5

@@ -1,7 +1,7 @@
 import Seeds
 /// The order in which an epoch visits `count` examples: a pure function of (seed, epoch).
 ///
-/// `perm_e = FisherYates(0..<count, SplitMix64(epochSeed(seed, epoch)))` (REFERENCE §8). The trainer keeps
+/// `perm_e = FisherYates(0..<count, SplitMix64(epochSeed(seed, epoch)))` (docs/formats.md, Checkpoints). The trainer keeps
 /// only a cursor (epoch, index of the next micro-batch) and recomputes this on resume; nothing is consumed
 /// while skipping.
 public func epochOrder(count: Int, seed: UInt64, epoch: Int) -> [Int] {

@@ -1,7 +1,7 @@
 /// One training sequence: token ids and which of them are training targets.
 ///
 /// `trained[t] == 1` means token `t` is a target: the logits at `t − 1` are scored against `ids[t]`
-/// (REFERENCE §4). The first token of a sequence is never a target, whatever `trained[0]` says.
+/// (docs/formats.md, Loss masking). The first token of a sequence is never a target, whatever `trained[0]` says.
 public struct Example: Sendable, Equatable {
     /// 0-based index of the source record in its file (see ``RecordSource/record``).
     public let record: Int

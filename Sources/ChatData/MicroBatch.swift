@@ -2,7 +2,7 @@
 public struct MicroBatch: Sendable, Equatable {
     public let rows: [PackedRow]
     /// Σ over rows of trained targets (trained[t] for t ≥ 1 within each document). The trainer sums this over
-    /// the micro-batches of an optimizer step to normalise the loss (REFERENCE §4).
+    /// the micro-batches of an optimizer step to normalise the loss (docs/formats.md, Loss masking).
     public var trainedTargets: Int
 
     public init(rows: [PackedRow]) {

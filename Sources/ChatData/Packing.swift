@@ -1,7 +1,7 @@
 /// One row of a micro-batch: one or more whole documents (examples) back to back, no padding.
 ///
 /// The model treats each document as an independent causal segment: a block-diagonal causal mask, and
-/// positions restarting at 0 for every document (REFERENCE §10). `documentLengths` sums to `ids.count`.
+/// positions restarting at 0 for every document (docs/formats.md, Packing). `documentLengths` sums to `ids.count`.
 public struct PackedRow: Sendable, Equatable {
     public let ids: [Int]
     public let trained: [UInt8]

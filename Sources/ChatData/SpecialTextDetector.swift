@@ -1,6 +1,6 @@
 /// Finds special-token strings (e.g. `<|eot_id|>`) typed inside message content.
 ///
-/// Such text is encoded as plain text (REFERENCE §2.6); the pipeline only counts and reports it, because
+/// Such text is encoded as plain text (docs/formats.md, Tokenizer); the pipeline only counts and reports it, because
 /// Hugging Face tokenizers would turn it into control tokens and models trained elsewhere may differ.
 struct SpecialTextDetector: Sendable {
     /// Candidate names indexed by their first UTF-8 byte.

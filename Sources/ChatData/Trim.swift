@@ -3,7 +3,7 @@
 /// Removes leading and trailing scalars for which Python's `str.isspace()` is true: U+0009–000D,
 /// U+001C–001F, U+0020, U+0085, U+00A0, U+1680, U+2000–200A, U+2028, U+2029, U+202F, U+205F, U+3000.
 /// Swift's `.whitespacesAndNewlines` is a different set (it lacks U+001C–001F), hence the explicit table
-/// (REFERENCE §3). U+200B, U+FEFF and U+180E are not stripped.
+/// (docs/formats.md, Chat templates). U+200B, U+FEFF and U+180E are not stripped.
 public func pythonStrip(_ text: String) -> String {
     let scalars = text.unicodeScalars
     var start = scalars.startIndex

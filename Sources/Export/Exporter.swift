@@ -42,12 +42,12 @@ public struct ExportReport: Sendable {
     public var peakResidentBytesAfterWrite: Int?
     public var training: TrainingSummary
 
-    /// Fraction of non-zero deltas lost to rounding: `round(W + ΔW) == round(W)` (REFERENCE §9 check 4).
+    /// Fraction of non-zero deltas lost to rounding: `round(W + ΔW) == round(W)` (docs/formats.md, Export).
     public var lostFraction: Double { changedEntries == 0 ? 0 : Double(lostEntries) / Double(changedEntries) }
 }
 
 /// `llama-sft export`: a run, checkpoint or adapter → a merged Hugging Face model directory or a PEFT
-/// adapter directory (REFERENCE §9).
+/// adapter directory (docs/formats.md, Export).
 public enum Exporter {
     /// Resolves the source and the base, writes the export into a temporary folder beside `options.output`,
     /// checks it, and renames it into place. On any error nothing is installed and the temporary folder is
@@ -181,7 +181,7 @@ public enum Exporter {
         report.shardCount = 1
         report.dtypes = ["F32"]
         guard check else { return }
-        // Round trip (REFERENCE §9 check 1): names, shapes, config and every bit must come back.
+        // Round trip (docs/formats.md, Export): names, shapes, config and every bit must come back.
         let (reloaded, _) = try PEFTAdapter.load(directory: directory, model: config)
         guard reloaded.config == adapters.config, reloaded.config.scale == adapters.config.scale else {
             throw ExportError.checkFailed(output: directory, reason: "adapter_config.json reads back as \(reloaded.config), not \(adapters.config)")

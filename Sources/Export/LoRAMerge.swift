@@ -9,7 +9,7 @@ final class MergeStatistics {
     /// Elements whose scaled delta `s·(B·A)` is non-zero.
     var changedEntries = 0
     /// Of those, elements whose stored value equals the base's stored value after rounding —
-    /// `round(W + ΔW) == round(W)` — i.e. the update was lost to the output dtype (REFERENCE §1.9, §9 check 4).
+    /// `round(W + ΔW) == round(W)` — i.e. the update was lost to the output dtype (docs/formats.md, Float formats and Export).
     var lostEntries = 0
     /// Tensors whose dtype changed on the way (e.g. an F32 base exported as BF16).
     var convertedTensors = 0
@@ -17,7 +17,7 @@ final class MergeStatistics {
 
 /// Produces the bytes of one merged-model tensor on demand, so the writer holds one tensor at a time.
 ///
-/// Merge rule (REFERENCE §5): `W' = round(float(W) + s·(B·A))`, computed in fp32 and rounded once to the
+/// Merge rule (docs/formats.md, LoRA): `W' = round(float(W) + s·(B·A))`, computed in fp32 and rounded once to the
 /// target dtype. The delta is formed as PEFT does (`(B @ A) * scale`, then added to W). The tensor is
 /// processed in row blocks of about 1 MB so the fp32 working copies stay small whatever the model size;
 /// a tensor whose dtype does not change and that has no adapter is copied byte for byte.

@@ -4,7 +4,7 @@ import Llama
 import SafeTensors
 import Tensors
 
-/// The post-export check of a merged model (REFERENCE §9 "Post-export checks"): reload the written directory
+/// The post-export check of a merged model (docs/formats.md, Export): reload the written directory
 /// with the project's own loader, run a fixed prompt through it and through base + adapter, and compare.
 public struct MergeCheck: Sendable {
     /// Token ids of the prompt.
@@ -52,7 +52,7 @@ public struct MergeCheck: Sendable {
     ///   7·L projections; the logits are a sum of the residual stream. So the expected relative logit
     ///   error is ~2⁻⁹·√(7L/3), and the bound is 8× that: `8·u·√(7L/3)·max(1, max|logit|)` with u = 2⁻⁹
     ///   (bf16) or 2⁻¹² (f16); the max over T·V logits sits a few σ above the typical error, hence the 8.
-    ///   Measured (issue 7): bf16 exports of the tiny fixtures reach 0.17–0.31 of the bound (0.31 when an
+    ///   Measured: bf16 exports of the tiny fixtures reach 0.17–0.31 of the bound (0.31 when an
     ///   F32 base is rounded whole), f16 0.26, a random 14-layer bf16 model 0.10. A dropped adapter, a
     ///   transposed ΔW or a wrong tensor name changes logits by O(1) relative and fails it; a slightly
     ///   mis-scaled adapter is caught only by the f32 bound (a 1 % scale error fails it).

@@ -18,10 +18,10 @@ struct PlannedTensor {
 /// The merged model's tensors in Hugging Face state-dict order (the order `save_pretrained` walks when
 /// it assigns shards): `model.embed_tokens`, then each layer in `LlamaDecoderLayer` module order
 /// (`self_attn.{q,k,v,o}_proj`, `mlp.{gate,up,down}_proj`, `input_layernorm`, `post_attention_layernorm`),
-/// `model.norm`, `lm_head` (absent when tied, REFERENCE §1.6).
+/// `model.norm`, `lm_head` (absent when tied, docs/formats.md, Forward pass).
 ///
 /// Base tensors outside that set are copied after it, in file order, except the ones that are never
-/// part of a Llama checkpoint's meaning: `*.rotary_emb.inv_freq` (old conversions, REFERENCE §1.7) and a
+/// part of a Llama checkpoint's meaning: `*.rotary_emb.inv_freq` (old conversions, docs/formats.md, Tensor names) and a
 /// stray `lm_head.weight` in a tied model (vllm-project/vllm#6758).
 struct MergedTensorPlan {
     let tensors: [PlannedTensor]

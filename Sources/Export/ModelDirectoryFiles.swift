@@ -3,14 +3,14 @@ import Llama
 import SafeTensors
 import StrictJSON
 
-/// The non-weight files of a merged Hugging Face model directory (REFERENCE §9).
+/// The non-weight files of a merged Hugging Face model directory (docs/formats.md, Export).
 enum ModelDirectoryFiles {
     /// Tokenizer files copied from the base when present (chat templates saved on their own by newer
     /// transformers included).
     static let tokenizerFiles = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "tokenizer.model",
                                  "chat_template.jinja", "chat_template.json"]
 
-    /// Llama 3 instruct stop ids: `<|end_of_text|>`, `<|eom_id|>`, `<|eot_id|>` (REFERENCE §1.1, §3).
+    /// Llama 3 instruct stop ids: `<|end_of_text|>`, `<|eom_id|>`, `<|eot_id|>` (docs/formats.md, Model config and Chat templates).
     static let llama3StopIDs = [128001, 128008, 128009]
 
     /// The base's `config.json` with only the dtype key changed: `torch_dtype` or `dtype`, whichever the

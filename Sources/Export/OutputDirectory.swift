@@ -6,7 +6,7 @@ import Darwin
 #endif
 
 /// The export's destination, built in a hidden temporary folder beside it and renamed into place at the end
-/// (DESIGN "Writes are atomic"): an interrupted export never leaves a half model under the output name, and
+/// (docs/architecture.md, "Atomic writes"): an interrupted export never leaves a half model under the output name, and
 /// with `--force` the old directory is removed only once the new one is complete and checked.
 struct OutputDirectory {
     /// Where the export ends up.

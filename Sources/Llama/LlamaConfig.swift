@@ -1,7 +1,7 @@
 import Foundation
 import StrictJSON
 
-/// RoPE frequency rule (REFERENCE §1.2, §1.5).
+/// RoPE frequency rule (docs/formats.md, RoPE).
 public enum RopeScaling: Sendable, Equatable {
     case none
     case llama3(factor: Double, lowFreqFactor: Double, highFreqFactor: Double, originalMaxPositions: Double)
@@ -9,7 +9,7 @@ public enum RopeScaling: Sendable, Equatable {
 
 /// The parts of a Hugging Face `config.json` for `LlamaForCausalLM` that the math needs.
 ///
-/// Parsing is strict (REFERENCE §1.1): the class defaults are Llama 2's, so required keys are never
+/// Parsing is strict (docs/formats.md, Model config): the class defaults are Llama 2's, so required keys are never
 /// filled in silently; only the documented HF fallbacks apply (`num_key_value_heads` = heads,
 /// `head_dim` = hidden / heads, `tie_word_embeddings` = false). Both the classic v4 shape
 /// (`rope_theta` + `rope_scaling`) and the transformers-v5 `rope_parameters` shape are accepted.
@@ -132,7 +132,7 @@ public struct LlamaConfig: Sendable, Equatable {
             dtype: try reader.optionalString("torch_dtype") ?? reader.optionalString("dtype"))
     }
 
-    /// Parameters of the base model (REFERENCE §1.1 formula).
+    /// Parameters of the base model (docs/formats.md, Model config).
     public var parameterCount: Int {
         let d = hiddenSize, h = numHeads * headDim, g = numKVHeads * headDim, i = intermediateSize
         let perLayer = d * h + 2 * d * g + h * d + 3 * d * i + 2 * d

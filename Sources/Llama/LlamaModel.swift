@@ -3,7 +3,7 @@ import Foundation
 import Seeds
 import Tensors
 
-/// The Llama decoder on the tape (REFERENCE §1.3), with optional LoRA adapters.
+/// The Llama decoder on the tape (docs/formats.md, Forward pass), with optional LoRA adapters.
 public final class LlamaModel: @unchecked Sendable {
     public let config: LlamaConfig
     public let weights: LlamaWeights

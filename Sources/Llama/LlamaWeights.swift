@@ -2,7 +2,7 @@ import Foundation
 import SafeTensors
 import Tensors
 
-/// One decoder layer's frozen weights (HF names, REFERENCE §1.7).
+/// One decoder layer's frozen weights (HF names, docs/formats.md, Tensor names).
 public struct LayerWeights: Sendable {
     public let inputNorm: Tensor          // input_layernorm [D]
     public let postAttentionNorm: Tensor  // post_attention_layernorm [D]

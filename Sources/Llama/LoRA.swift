@@ -3,7 +3,7 @@ import Foundation
 import Seeds
 import Tensors
 
-/// LoRA hyper-parameters (REFERENCE §5).
+/// LoRA hyper-parameters (docs/formats.md, LoRA).
 public struct LoRAConfig: Sendable, Equatable {
     public var rank: Int
     public var alpha: Double
@@ -75,7 +75,7 @@ public final class LoRAAdapters: @unchecked Sendable {
     public func zeroGrads() { for (_, v) in namedParameters { v.zeroGrad() } }
 }
 
-/// Adapter tensor names as PEFT writes them (REFERENCE §5): the PeftModel → LoraModel wrappers give
+/// Adapter tensor names as PEFT writes them (docs/formats.md, LoRA): the PeftModel → LoraModel wrappers give
 /// the `base_model.model.` prefix; the in-memory adapter name (`.default`) is not in the file.
 public enum PEFTNames {
     public static func key(layer: Int, projection: Projection, matrix: String) -> String {

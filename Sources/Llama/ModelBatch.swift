@@ -4,7 +4,7 @@ import Autodiff
 ///
 /// Every document (a sequence of a batch, or one document of a packed row) is a segment that attends
 /// causally to itself only, with RoPE positions restarting at 0 — so padding never exists and a
-/// packed document computes exactly what it would alone (REFERENCE §10).
+/// packed document computes exactly what it would alone (docs/formats.md, Packing).
 public struct ModelBatch: Sendable {
     public let ids: [Int]            // [N]
     public let positions: [Int]      // [N], restarting per document
@@ -19,7 +19,7 @@ public struct ModelBatch: Sendable {
     }
 
     /// Documents with per-token trained masks: `logits[t]` predicts `ids[t+1]` and counts iff
-    /// `trained[t+1] == 1` (REFERENCE §4), so a document's first token is never a target.
+    /// `trained[t+1] == 1` (docs/formats.md, Loss masking), so a document's first token is never a target.
     public init(documents: [(ids: [Int], trained: [UInt8])]) {
         var ids: [Int] = [], positions: [Int] = [], segments: [Segment] = []
         var lossPositions: [Int] = [], lossTargets: [Int] = []

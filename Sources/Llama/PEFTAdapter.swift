@@ -85,7 +85,7 @@ public enum PEFTAdapter {
         return t
     }
 
-    /// `adapter_config.json` in the shape PEFT writes (REFERENCE §5), keys sorted for stable bytes.
+    /// `adapter_config.json` in the shape PEFT writes (docs/formats.md, LoRA), keys sorted for stable bytes.
     public static func configJSON(_ config: LoRAConfig, baseModel: String?) -> Data {
         let object: [String: Any] = [
             "alpha_pattern": [String: Any](),

@@ -1,7 +1,7 @@
 import Foundation
 import Tensors
 
-/// RoPE frequencies and per-row cos/sin tables (REFERENCE §1.4, §1.5).
+/// RoPE frequencies and per-row cos/sin tables (docs/formats.md, RoPE).
 public struct RoPEFrequencies: Sendable {
     /// `f[i]` for i = 0 ..< headDim/2, after llama3 scaling, as fp32 (HF computes them in fp32).
     public let frequencies: [Float]

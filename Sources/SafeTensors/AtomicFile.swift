@@ -5,8 +5,8 @@ import Glibc
 import Darwin
 #endif
 
-/// Writes a file so that a crash never leaves a half-written file under the final name (DESIGN
-/// "Writes are atomic"): write to a temporary name in the same folder, `fsync`, `rename` over the target,
+/// Writes a file so that a crash never leaves a half-written file under the final name
+/// (docs/architecture.md, "Atomic writes"): write to a temporary name in the same folder, `fsync`, `rename` over the target,
 /// then `fsync` the folder so the rename itself is durable.
 public enum AtomicFile {
     /// Writes `data` to `path` atomically.

@@ -1,4 +1,4 @@
-/// Element types a safetensors header may name (REFERENCE §7; huggingface/safetensors `Dtype`).
+/// Element types a safetensors header may name (docs/formats.md, safetensors; huggingface/safetensors `Dtype`).
 ///
 /// All of them are "known": a file using any of them opens and validates. Only `F32`, `F16` and `BF16`
 /// can be widened to `Float` by ``SafeTensorsFile/readFloat32(_:into:count:)``; other types are reachable

@@ -12,7 +12,7 @@ struct ParsedHeader {
 /// Reference reader limit (huggingface/safetensors `MAX_HEADER_SIZE`).
 let maxHeaderLength: UInt64 = 100_000_000
 
-/// Validates a whole safetensors file given as bytes (normally the mapping) by the rules of REFERENCE §7:
+/// Validates a whole safetensors file given as bytes (normally the mapping) by the rules of docs/formats.md, safetensors:
 /// framing, JSON, metadata, each entry, contiguous offsets from 0, byte counts, and no trailing bytes.
 func parseSafeTensorsHeader(file: UnsafeRawBufferPointer, path: String) throws -> ParsedHeader {
     let fileSize = file.count

@@ -112,7 +112,7 @@ public final class SafeTensorsCollection: @unchecked Sendable {
     }
 }
 
-/// Reads `weight_map` from a shard index. Only `weight_map` matters to readers (REFERENCE §7); shard names
+/// Reads `weight_map` from a shard index. Only `weight_map` matters to readers (docs/formats.md, safetensors); shard names
 /// must be plain file names in the same folder.
 private func readWeightMap(indexPath: String) throws -> [String: String] {
     guard let data = FileManager.default.contents(atPath: indexPath) else {

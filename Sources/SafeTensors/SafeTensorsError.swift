@@ -9,7 +9,7 @@ public enum SafeTensorsError: LocalizedError, Sendable, Equatable {
     case cannotOpen(path: String, reason: String)
     case mapFailed(path: String, reason: String)
 
-    // Header framing (REFERENCE §7 rule 1–2)
+    // Header framing (docs/formats.md, safetensors)
     case fileTooSmall(path: String, size: Int)
     case headerTooLarge(path: String, headerLength: UInt64)
     case headerPastEndOfFile(path: String, headerLength: UInt64, fileSize: Int)
@@ -30,7 +30,7 @@ public enum SafeTensorsError: LocalizedError, Sendable, Equatable {
     case sizeMismatch(path: String, tensor: String, shape: [Int], dtype: DType, expectedBytes: Int, actualBytes: Int)
     case fractionalByteCount(path: String, tensor: String, shape: [Int], dtype: DType)
 
-    // Layout of the data buffer (REFERENCE §7 rules 3 and 5)
+    // Layout of the data buffer (docs/formats.md, safetensors)
     case firstOffsetNotZero(path: String, tensor: String, begin: Int)
     case overlappingOffsets(path: String, tensor: String, previous: String, begin: Int, previousEnd: Int)
     case gapInOffsets(path: String, tensor: String, previous: String, begin: Int, previousEnd: Int)

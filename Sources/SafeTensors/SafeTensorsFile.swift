@@ -1,4 +1,4 @@
-/// A safetensors file, memory-mapped and fully validated on open (REFERENCE §7).
+/// A safetensors file, memory-mapped and fully validated on open (docs/formats.md, safetensors).
 ///
 /// Opening maps the file and parses only the header; tensor data is read from the page cache when a
 /// tensor is first accessed, so unused tensors cost nothing. The object is immutable after `init` and

@@ -55,7 +55,7 @@ public struct TensorToWrite {
     }
 }
 
-/// Writes safetensors files the way the reference library does (REFERENCE §7 "Writer conventions"):
+/// Writes safetensors files the way the reference library does (docs/formats.md, safetensors):
 /// tensors sorted by descending dtype (reference enum order) then name, contiguous offsets, compact JSON
 /// with `__metadata__` first, header padded with spaces to a multiple of 8, little-endian data. The output
 /// is byte-identical to `safetensors.torch.save_file` for the same tensors and metadata.

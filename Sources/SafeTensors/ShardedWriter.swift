@@ -1,6 +1,6 @@
 import Foundation
 
-/// Writes a model's tensors as Hugging Face does (REFERENCE §7 "Sharding", huggingface_hub
+/// Writes a model's tensors as Hugging Face does (docs/formats.md, safetensors; huggingface_hub
 /// `split_state_dict_into_shards_factory`): one `model.safetensors` when everything fits in one shard,
 /// otherwise `model-0000k-of-0000n.safetensors` shards plus `model.safetensors.index.json`.
 ///

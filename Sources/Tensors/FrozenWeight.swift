@@ -1,6 +1,6 @@
 /// A frozen base-model matrix `[rows, columns]`, kept in the checkpoint's dtype.
 ///
-/// Base weights are never trained (DESIGN "Numerics"). A bf16/f16 weight stays in the memory-mapped
+/// Base weights are never trained (docs/architecture.md, "fp32 master weights"). A bf16/f16 weight stays in the memory-mapped
 /// file and is widened to fp32 when an op needs it (`withFloat32`), into a scratch buffer released
 /// right after; an fp32 weight (or a widened cache) is used in place.
 public final class FrozenWeight: @unchecked Sendable {

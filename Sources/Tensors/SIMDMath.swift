@@ -1,4 +1,4 @@
-/// SIMD helpers. Stdlib `pointwiseMin/Max` on SIMD16 compile to scalar loops (SWIFT-NOTES §3), so
+/// SIMD helpers. Stdlib `pointwiseMin/Max` on SIMD16 compile to scalar loops (docs/architecture.md, Swift performance facts), so
 /// min/max are written as compare + blend; `exp` is a Cephes-style polynomial (max rel. error ~1.2e-7)
 /// because Foundation's `exp` is scalar glibc at 3.5 ns/element.
 

@@ -4,7 +4,7 @@ import Foundation
 ///
 /// Storage comes from `BufferPool`, so a training step that allocates the same shapes as the step
 /// before reuses memory instead of asking the system for more. The element buffer is a raw pointer
-/// (not an array held in a class property, which SWIFT-NOTES §3 measured at 14-25x slower to index).
+/// (not an array held in a class property, measured at 14-25x slower to index; docs/architecture.md, Swift performance facts).
 public final class Tensor: @unchecked Sendable {
     public let shape: [Int]
     public let count: Int

@@ -1,5 +1,5 @@
 /// GPT-2's `bytes_to_unicode` map, used by every byte-level `tokenizer.json`: each byte is written as one
-/// printable Unicode scalar so that vocabulary keys and merges are plain strings (REFERENCE §2.5).
+/// printable Unicode scalar so that vocabulary keys and merges are plain strings (docs/formats.md, Tokenizer).
 ///
 /// Bytes 0x21–0x7E, 0xA1–0xAC and 0xAE–0xFF stand for themselves; the other 68 bytes
 /// (0x00–0x20, 0x7F–0xA0, 0xAD), in increasing order, become U+0100, U+0101, … U+0143.

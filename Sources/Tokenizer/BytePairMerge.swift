@@ -34,7 +34,7 @@ final class MergeWorkspace {
     deinit { release() }
 }
 
-/// Byte-pair merging (REFERENCE §2.1 step 4): start from single bytes and repeatedly merge the adjacent
+/// Byte-pair merging (docs/formats.md, Tokenizer): start from single bytes and repeatedly merge the adjacent
 /// pair with the lowest priority, leftmost first, until no adjacent pair has a rule.
 struct BytePairMerger {
     let pairs: PairTable

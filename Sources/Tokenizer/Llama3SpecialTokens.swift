@@ -1,7 +1,7 @@
 /// Names of the 256 special tokens that follow the ranked vocabulary of a Llama 3 `tokenizer.model`.
 ///
 /// `tokenizer.model` does not store them; ids are `baseCount + i`. Naming follows Llama 3.1 / 3.2
-/// (REFERENCE §2.3, transformers `convert_llama_weights_to_hf.py`). Only the ids matter to the chat
+/// (docs/formats.md, Tokenizer; transformers `convert_llama_weights_to_hf.py`). Only the ids matter to the chat
 /// template and they are the same in every release: 128000 begin_of_text, 128006/128007 headers, 128009 eot.
 enum Llama3SpecialTokens {
     static let count = 256

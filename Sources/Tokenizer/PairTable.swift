@@ -1,7 +1,7 @@
 /// BPE merge rules: (left id, right id) → (priority, merged id). Lower priority merges first.
 ///
 /// For a tiktoken file the priority of a pair is the rank of the concatenated bytes, which is also the
-/// merged id; for tokenizer.json it is the index of the merge in `model.merges` (REFERENCE §2.1, §2.5).
+/// merged id; for tokenizer.json it is the index of the merge in `model.merges` (docs/formats.md, Tokenizer).
 /// Immutable after `init`; read concurrently without locks.
 final class PairTable: @unchecked Sendable {
     /// `lookup` result when the pair does not merge. Compares greater than every real entry.

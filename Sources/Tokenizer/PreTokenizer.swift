@@ -1,7 +1,7 @@
 /// One splitting step of a pre-tokenizer. Steps apply in order; each splits the pieces of the previous one.
 ///
 /// Hand-written scanners replace the reference regexes (no `Regex`/`NSRegularExpression` in the hot path:
-/// ICU's `\s` and Swift's grapheme semantics both differ from the reference engine, REFERENCE §2.2). Each
+/// ICU's `\s` and Swift's grapheme semantics both differ from the reference engine; docs/formats.md, Tokenizer). Each
 /// scanner returns where the match starting at a position ends, following the regex's leftmost-first
 /// alternation and backtracking exactly; every scalar is covered by some alternative, so the matches tile
 /// the text and no text is dropped.

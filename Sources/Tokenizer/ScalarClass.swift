@@ -2,7 +2,7 @@
 ///
 /// The reference engine (Rust `regex`, used by tiktoken) reads `\s` as Unicode White_Space, `\p{L}` as the
 /// letter categories (Lu Ll Lt Lm Lo) and `\p{N}` as the number categories (Nd Nl No), per scalar value
-/// (REFERENCE §2.2). Swift's `Unicode.Scalar.Properties.isWhitespace` is the White_Space property.
+/// (docs/formats.md, Tokenizer). Swift's `Unicode.Scalar.Properties.isWhitespace` is the White_Space property.
 ///
 /// The Unicode version is pinned to the reference's: tiktoken 0.14's regex tables are Unicode 16.0 (checked:
 /// CJK Extension J, new in 17.0, is not `\p{L}` there), while Swift 6.3's are 17.0. A letter or number

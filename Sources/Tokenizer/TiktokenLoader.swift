@@ -1,7 +1,7 @@
 import Foundation
 
 /// Reads Meta's tiktoken `tokenizer.model`: one `base64(token bytes) rank` line per token, ranks dense
-/// (REFERENCE §2.4). The 256 Llama 3 special tokens follow as ids `count…count+255`; the pre-tokenizer is
+/// (docs/formats.md, Tokenizer). The 256 Llama 3 special tokens follow as ids `count…count+255`; the pre-tokenizer is
 /// the Llama 3 pattern (the file does not record one).
 enum TiktokenLoader {
     static func load(data: Data, path: String) throws -> Tokenizer {

@@ -1,7 +1,7 @@
 /// The byte string of every token id, and a hash index from byte string to id.
 ///
 /// Immutable after `init`; the buffers are plain memory (no Swift arrays in the hot path, see
-/// SWIFT-NOTES §3), so concurrent reads from many threads are safe.
+/// docs/architecture.md, Swift performance facts), so concurrent reads from many threads are safe.
 final class TokenStore: @unchecked Sendable {
     /// Number of ids (the largest id + 1). Ids without a token have an empty byte string.
     let count: Int

@@ -4,7 +4,7 @@ import Foundation
 ///
 /// Loads Meta's tiktoken `tokenizer.model` or a Hugging Face `tokenizer.json` (BPE model, byte-level
 /// alphabet). `encode` treats all text as plain text: special-token strings such as `<|eot_id|>` are split
-/// and merged like any other text (REFERENCE §2.6); chat code inserts special tokens by id.
+/// and merged like any other text (docs/formats.md, Tokenizer); chat code inserts special tokens by id.
 ///
 /// Immutable after loading: one instance may be used from any number of threads at once (all per-call
 /// state lives on the caller's stack; there is no shared cache).
@@ -137,7 +137,7 @@ public final class Tokenizer: @unchecked Sendable {
         }
     }
 
-    /// One pre-token → ids (REFERENCE §2.1 steps 3–4).
+    /// One pre-token → ids (docs/formats.md, Tokenizer).
     @inline(__always) private func encodePiece(_ p: UnsafePointer<UInt8>, _ n: Int, _ merger: BytePairMerger,
                                                _ workspace: MergeWorkspace, _ out: inout [Int]) {
         if n == 1 {

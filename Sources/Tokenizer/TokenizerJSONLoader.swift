@@ -1,7 +1,7 @@
 import Foundation
 import StrictJSON
 
-/// Reads a Hugging Face `tokenizer.json` whose model is byte-level BPE (REFERENCE §2.5).
+/// Reads a Hugging Face `tokenizer.json` whose model is byte-level BPE (docs/formats.md, Tokenizer).
 ///
 /// Supported: `model.type` BPE with `byte_fallback` false, `ignore_merges` either way, merges as
 /// `"a b"` strings or `["a","b"]` pairs, no normalizer, and a pre-tokenizer made of

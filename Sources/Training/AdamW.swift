@@ -2,7 +2,7 @@ import Autodiff
 import Foundation
 import Tensors
 
-/// AdamW with PyTorch semantics (REFERENCE §6; `torch.optim.AdamW`, amsgrad off): decoupled weight
+/// AdamW with PyTorch semantics (docs/formats.md, Optimizer and schedules; `torch.optim.AdamW`, amsgrad off): decoupled weight
 /// decay applied first, bias-corrected moments, ε added to the corrected √v.
 public final class AdamW {
     public let beta1: Float, beta2: Float, eps: Float, weightDecay: Float

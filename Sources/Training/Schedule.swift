@@ -1,6 +1,6 @@
 import Foundation
 
-/// Learning-rate schedules with HF `transformers/optimization.py` semantics (REFERENCE §6).
+/// Learning-rate schedules with HF `transformers/optimization.py` semantics (docs/formats.md, Optimizer and schedules).
 public enum ScheduleType: String, Sendable, CaseIterable {
     case constant, linear, cosine
 }

@@ -5,8 +5,8 @@ import Seeds
 import Tensors
 
 /// `llama-sft bench <shape>`: full LoRA training steps (forward, backward, clipping, AdamW) on random
-/// weights of a named model shape, timed, with the same FLOP accounting as the PyTorch reference
-/// (../shared/bench/torch_lora_bench.py), so the two can be compared side by side.
+/// weights of a named model shape, timed, with the same FLOP accounting as a PyTorch + PEFT run of the
+/// same shape (how the comparison was made: recipes/README.md), so the two can be compared side by side.
 public enum StepBenchmark {
     /// Named shapes (the public configs of these models; vocabularies included).
     public static let shapes: [String: LlamaConfig] = [

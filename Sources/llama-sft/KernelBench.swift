@@ -10,7 +10,7 @@ enum KernelBench {
         print("cpu: \(CPUInfo.current.summary)")
         print("threads: \(Threads.count)   (best of \(repeats) runs; GFLOP/s = 2·M·K·N / time)")
         print("GEMM  M     K     N     variant  GFLOP/s")
-        // (M, K, N) from issue 2: the SmolLM2-135M projections and a Llama-3.2-1B-sized MLP at 512 tokens.
+        // (M, K, N): the SmolLM2-135M projections and a Llama-3.2-1B-sized MLP at 512 tokens.
         let shapes = [(512, 576, 1536), (512, 1536, 576), (512, 2048, 8192), (512, 8192, 2048)]
         for (m, k, n) in shapes {
             // Forward x·Wᵀ (NT), input gradient dY·W (NN), LoRA weight gradient dYᵀ·H (TN).

@@ -52,4 +52,32 @@ final class SavedActivationTests: XCTestCase {
         XCTAssertFalse(churned.joined().contains { $0.isNaN })
         XCTAssertNotEqual(clean, gradients(churn: false), "the bf16 variant must take the bf16 path")
     }
+
+    /// The ops not covered above: frozen linear, grouped LoRA linear with dropout and its column split,
+    /// the embedding gather and a recompute segment, with nothing but the tape holding the activations.
+    func groupedGradients(churn: Bool) -> [[Float]] {
+        let table = FrozenWeight(randomTensor([20, 12], seed: 210))
+        let w = FrozenWeight(randomTensor([18, 12], seed: 211)), o = FrozenWeight(randomTensor([12, 6], seed: 212))
+        let a1 = leaf([2, 12], seed: 213), b1 = leaf([6, 2], seed: 214), a3 = leaf([2, 12], seed: 215), b3 = leaf([6, 2], seed: 216)
+        let lm = FrozenWeight(randomTensor([20, 12], seed: 217))
+        let tape = Tape()
+        let x = tape.embedding([3, 7, 7, 19, 0], table: table)
+        let h = tape.recompute([x]) { t, inputs in
+            let y = t.groupedLoRALinear(inputs[0], w, blocks: [LoRABlock(rows: 6, a: a1, b: b1, dropoutSeed: 4), LoRABlock(rows: 6),
+                                                               LoRABlock(rows: 6, a: a3, b: b3, dropoutSeed: 5)], scale: 1.5, dropout: 0.2)
+            let parts = t.splitColumns(y, widths: [6, 6, 6])
+            return t.add(inputs[0], t.linear(t.swiglu(gate: parts[0], up: parts[2]), o))
+        }
+        let loss = tape.lmHeadCrossEntropy(h, weight: lm, positions: [0, 1, 3], targets: [2, 9, 4])
+        if churn { churnPool() }
+        tape.backward(from: loss)
+        return [a1.grad!.array, b1.grad!.array, a3.grad!.array, b3.grad!.array]
+    }
+
+    func testGroupedOpsAndRecomputeAreUnaffectedByReuseOfFreedBuffers() {
+        let clean = groupedGradients(churn: false)
+        let churned = groupedGradients(churn: true)
+        XCTAssertEqual(churned, clean)
+        XCTAssertFalse(churned.joined().contains { $0.isNaN })
+    }
 }

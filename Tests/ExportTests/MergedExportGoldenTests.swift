@@ -53,7 +53,7 @@ final class MergedExportGoldenTests: XCTestCase {
     }
 
     func testExportedMergedModelDiffersFromBase() throws {
-        // The "adapter applied" rule (REFERENCE §9 check 3), independently of the built-in check.
+        // The "adapter applied" rule (docs/formats.md, Export), independently of the built-in check.
         let f = try ExportFixture("tiny-llama3")
         let out = try scratchDirectory(self) + "/merged"
         _ = try Exporter.export(ExportOptions(source: f.adapter, output: out, baseModel: f.dir))

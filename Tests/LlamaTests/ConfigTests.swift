@@ -19,7 +19,7 @@ final class ConfigTests: XCTestCase {
     }
 
     func testLlama3FrequencyTableFromReference() {
-        // REFERENCE §1.5 computed goldens (theta 500000).
+        // docs/formats.md, RoPE computed goldens (theta 500000).
         let f8 = RoPEFrequencies(headDim: 128, theta: 500000, scaling: .llama3(factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 8192))
         XCTAssertEqual(Double(f8.frequencies[29]), 2.166571e-3, accuracy: 1e-9)
         XCTAssertEqual(Double(f8.frequencies[63]), 3.068926e-7, accuracy: 1e-12)

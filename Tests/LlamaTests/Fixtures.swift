@@ -31,7 +31,7 @@ struct GoldenFixture {
 
 let fixtureNames = ["tiny-llama3", "tiny-llama32"]
 
-/// max |a − b| ≤ tol · max(1, max |b|) — the parity rule of issue 3.
+/// max |a − b| ≤ tol · max(1, max |b|) — the parity rule against the transformers goldens.
 func assertClose(_ a: [Float], _ b: [Float], tol: Float = 1e-5, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
     XCTAssertEqual(a.count, b.count, "\(what): sizes differ", file: file, line: line)
     var maxErr: Float = 0, maxRef: Float = 0

@@ -21,7 +21,7 @@ final class GoldenReadTests: XCTestCase {
                       headDim: try int("head_dim"), tied: (json["tie_word_embeddings"] as? Bool) ?? false)
     }
 
-    /// HF Llama tensor names and shapes (REFERENCE §1.7), derived from the config.
+    /// HF Llama tensor names and shapes (docs/formats.md, Tensor names), derived from the config.
     private func expectedWeights(_ c: Config) -> [String: [Int]] {
         var w: [String: [Int]] = ["model.embed_tokens.weight": [c.vocab, c.hidden], "model.norm.weight": [c.hidden]]
         if !c.tied { w["lm_head.weight"] = [c.vocab, c.hidden] }

@@ -19,7 +19,7 @@ final class ValidationTests: XCTestCase {
     }
 
     func testReferenceMinimalFileIsAccepted() throws {
-        // REFERENCE §7: N = 60 and this header, followed by 16 data bytes.
+        // docs/formats.md, safetensors: N = 60 and this header, followed by 16 data bytes.
         let header = "{\"test\":{\"dtype\":\"I32\",\"shape\":[2,2],\"data_offsets\":[0,16]}}"
         XCTAssertEqual(header.utf8.count, 60)
         let f = try SafeTensorsFile(path: try dir.safetensors("min.safetensors", header: header, dataBytes: 16))

@@ -57,7 +57,7 @@ final class WriterTests: XCTestCase {
         XCTAssertEqual(try dir.contents("c.safetensors"), [8, 0, 0, 0, 0, 0, 0, 0, 123, 125, 32, 32, 32, 32, 32, 32])
     }
 
-    /// REFERENCE §7: sort by descending dtype in the reference enum order (F32 before BF16), then by name.
+    /// docs/formats.md, safetensors: sort by descending dtype in the reference enum order (F32 before BF16), then by name.
     func testMixedDTypeOrder() throws {
         func t(_ name: String, _ dtype: DType) -> TensorToWrite {
             TensorToWrite(name: name, dtype: dtype, shape: [2]) { _ in }

@@ -29,7 +29,7 @@ final class GoldenCasesTests: XCTestCase {
         XCTAssertEqual(failures, 0)
     }
 
-    /// REFERENCE §2.7 (swift-transformers' Llama-3.2-1B-Instruct vectors; HF encode adds BOS).
+    /// docs/formats.md, Tokenizer (swift-transformers' Llama-3.2-1B-Instruct vectors; HF encode adds BOS).
     func testReferenceTable() throws {
         let table: [(String, [Int])] = [
             ("hello world", [128000, 15339, 1917]),
@@ -102,7 +102,7 @@ final class GoldenCasesTests: XCTestCase {
             XCTAssertEqual(tokenizer.encode("\n\n"), [271])
             XCTAssertEqual(tokenizer.encode(""), [])
         }
-        // tokenizer.model uses the 3.1 names (REFERENCE §2.3); this tokenizer.json has the 3.0 names.
+        // tokenizer.model uses the 3.1 names (docs/formats.md, Tokenizer); this tokenizer.json has the 3.0 names.
         XCTAssertEqual(model.specialTokenID("<|finetune_right_pad_id|>"), 128004)
         XCTAssertEqual(model.specialTokenID("<|eom_id|>"), 128008)
         XCTAssertEqual(model.specialTokenID("<|python_tag|>"), 128010)

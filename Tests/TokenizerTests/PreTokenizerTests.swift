@@ -1,7 +1,7 @@
 import XCTest
 @testable import Tokenizer
 
-/// The hand-written scanners against splits derived by hand from the regexes (REFERENCE §2.2).
+/// The hand-written scanners against splits derived by hand from the regexes (docs/formats.md, Tokenizer).
 final class PreTokenizerTests: XCTestCase {
     private func pieces(_ steps: [PreTokenizerStep], _ text: String) throws -> [String] {
         // Any loaded tokenizer will do: the pre-tokenizer is swapped in through a tiny tokenizer.json.

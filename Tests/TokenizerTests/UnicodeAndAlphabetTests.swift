@@ -35,7 +35,7 @@ final class UnicodeAndAlphabetTests: XCTestCase {
         XCTAssertEqual(cls("\u{85}"), ScalarClass.otherWhitespace)
     }
 
-    /// GPT-2 bytes_to_unicode examples from REFERENCE §2.5, and that it is a bijection onto 256 scalars.
+    /// GPT-2 bytes_to_unicode examples from docs/formats.md, Tokenizer, and that it is a bijection onto 256 scalars.
     func testByteLevelAlphabet() {
         let map = ByteLevelAlphabet.scalarForByte
         XCTAssertEqual(map[0x20], 0x120)   // Ġ

@@ -2,7 +2,7 @@ import Foundation
 import Training
 import XCTest
 
-/// Exact resume (DESIGN "Resume is exact", REFERENCE §8): N steps straight and k steps + stop +
+/// Exact resume (docs/architecture.md, "Exact resume", docs/formats.md, Checkpoints): N steps straight and k steps + stop +
 /// resume + (N − k) steps give the same adapter and AdamW bits and the same metrics, in each of the
 /// situations where a cursor or an RNG could slip.
 final class ResumeTests: XCTestCase {

@@ -14,7 +14,7 @@ public struct Segment: Sendable, Equatable {
 }
 
 extension Tape {
-    /// Causal grouped-query attention over independent segments (REFERENCE §1.3).
+    /// Causal grouped-query attention over independent segments (docs/formats.md, Forward pass).
     ///
     /// q `[N, H·d]`, k and v `[N, G·d]` (heads are column blocks; already rotated), output `[N, H·d]`.
     /// Query head j uses kv head `j / (H/G)`. `P = softmax(q·kᵀ/sqrt(d) + causal)` in fp32 with the row

@@ -9,7 +9,7 @@ extension Tape {
     /// `NLL_i = logsumexp(z_i) − z_i[targets[i]]` and `z_i = h[positions[i]]·Wᵀ`.
     ///
     /// Only the listed rows go through the LM head, in chunks of `chunk` rows, so untrained positions
-    /// cost nothing and the `[T, V]` logits never exist at once (REFERENCE §12). The sum (not the mean)
+    /// cost nothing and the `[T, V]` logits never exist at once (docs/architecture.md, Memory). The sum (not the mean)
     /// is returned so a step can divide by the trained-token count of all its micro-batches.
     /// Backward: `dz = (softmax(z) − onehot(y))·dL`, `dh = dz·W`, with the softmax kept from forward when it
     /// fits `keptSoftmaxBudgetBytes`, else recomputed chunk by chunk.

@@ -1,7 +1,7 @@
 import Tensors
 
 extension Tape {
-    /// LoRA linear: `y = x·Wᵀ + s·(dropout(x)·Aᵀ)·Bᵀ` (REFERENCE §5).
+    /// LoRA linear: `y = x·Wᵀ + s·(dropout(x)·Aᵀ)·Bᵀ` (docs/formats.md, LoRA).
     ///
     /// Shapes: x `[N, in]`, W `[out, in]` frozen, A `[r, in]`, B `[out, r]`, y `[N, out]`.
     /// Backward with `X̃ = dropout(x)`, `Hr = X̃·Aᵀ`: `dB = s·dyᵀ·Hr`, `dHr = s·dy·B`, `dA = dHrᵀ·X̃`,

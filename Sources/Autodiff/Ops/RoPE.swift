@@ -1,7 +1,7 @@
 import Tensors
 
 extension Tape {
-    /// Rotary position embedding, rotate-half convention (HF/mlx `traditional=false`, REFERENCE §1.4):
+    /// Rotary position embedding, rotate-half convention (HF/mlx `traditional=false`, docs/formats.md, RoPE):
     /// within each head, dimension j pairs with j + d/2:
     /// `x'[j] = x[j]·cos − x[j+d/2]·sin`, `x'[j+d/2] = x[j+d/2]·cos + x[j]·sin`.
     ///
