@@ -2,6 +2,7 @@ import Autodiff
 import Foundation
 import GGUF
 import SafeTensors
+import Seeds
 import Tensors
 
 /// Randomly initialised base weights: for `llama-sft init-model` (the embedded tiny base model) and
@@ -26,7 +27,7 @@ extension LlamaWeights {
             case .normal: fillNormal(p, count: count, std: std, seed: seed)
             case .uniform:
                 let a = std * Float(3).squareRoot()
-                for i in 0..<count { p[i] = (DropoutMask.uniform(seed: seed, index: i) * 2 - 1) * a }
+                for i in 0..<count { p[i] = (counterUniform(seed: seed, index: i) * 2 - 1) * a }
             }
         }
         var stream: UInt64 = 0
@@ -105,26 +106,38 @@ extension LlamaWeights {
 extension LlamaWeights {
     /// Random Q4_K blocks whose values have mean 0 and standard deviation ≈ `std`: every sub-block scale
     /// and min is 32, the 4-bit codes are uniform in 0...15 (std 4.61), `d = std / (32 · 4.61)` and
-    /// `dmin = 7.5 · d` centre them. Only for benchmarks: the memory and decode cost of a real Q4_K base.
+    /// `dmin = 7.5 · d` centre them. Rows that are not whole 256-element blocks get Q5_0 instead, as
+    /// llama.cpp's quantizer falls back (codes uniform in 0...31, std 9.23, value d·(q − 16)). Only for
+    /// benchmarks: the memory and decode cost of a real Q4_K_M base.
     static func randomQ4K(rows: Int, columns: Int, std: Float, seed: UInt64) -> FrozenWeight {
-        let type = GGMLType.q4_K
+        let type: GGMLType = columns % GGMLType.q4_K.blockSize == 0 ? .q4_K : .q5_0
         guard let rowBytes = type.rowBytes(columns: columns) else {
-            preconditionFailure("Q4_K needs rows of whole 256-element blocks; \(columns) columns")
+            preconditionFailure("\(type.name) needs rows of whole \(type.blockSize)-element blocks; \(columns) columns")
         }
         let owner = ByteBuffer(count: rows * rowBytes)
-        let d = Float16(std / (32 * 4.61)).bitPattern, dmin = Float16(7.5 * std / (32 * 4.61)).bitPattern
         let blocks = rows * rowBytes / type.bytesPerBlock
+        var index = 0
+        /// `count` random bytes at `offset` of block `p`, 16 bits at a time.
+        func randomBytes(_ p: UnsafeMutableRawPointer, offset: Int, count: Int) {
+            for w in 0..<(count / 2) {
+                let bits = UInt16(counterUniform(seed: seed, index: index) * 65536)
+                index += 1
+                p.storeBytes(of: bits, toByteOffset: offset + 2 * w, as: UInt16.self)
+            }
+        }
         for b in 0..<blocks {
             let p = UnsafeMutableRawPointer(owner.pointer + b * type.bytesPerBlock)
-            p.storeBytes(of: d.littleEndian, toByteOffset: 0, as: UInt16.self)
-            p.storeBytes(of: dmin.littleEndian, toByteOffset: 2, as: UInt16.self)
-            // Scales and mins of sub-blocks 0–3 in the low 6 bits of bytes 0–7; the top 2 bits of those
-            // bytes plus bytes 8–11 carry sub-blocks 4–7 (32 = 0b10_0000 → top bits 0b10, low nibble 0).
-            for i in 0..<8 { p.storeBytes(of: UInt8(0xA0), toByteOffset: 4 + i, as: UInt8.self) }
-            for i in 8..<12 { p.storeBytes(of: UInt8(0), toByteOffset: 4 + i, as: UInt8.self) }
-            for w in 0..<64 {  // 128 bytes of codes, 16 random bits at a time
-                let bits = UInt16(DropoutMask.uniform(seed: seed, index: b * 64 + w) * 65536)
-                p.storeBytes(of: bits, toByteOffset: 16 + 2 * w, as: UInt16.self)
+            if type == .q4_K {
+                p.storeBytes(of: Float16(std / (32 * 4.61)).bitPattern.littleEndian, toByteOffset: 0, as: UInt16.self)
+                p.storeBytes(of: Float16(7.5 * std / (32 * 4.61)).bitPattern.littleEndian, toByteOffset: 2, as: UInt16.self)
+                // Scales and mins of sub-blocks 0–3 in the low 6 bits of bytes 0–7; the top 2 bits of those
+                // bytes plus bytes 8–11 carry sub-blocks 4–7 (32 = 0b10_0000 → top bits 0b10, low nibble 0).
+                for i in 0..<8 { p.storeBytes(of: UInt8(0xA0), toByteOffset: 4 + i, as: UInt8.self) }
+                for i in 8..<12 { p.storeBytes(of: UInt8(0), toByteOffset: 4 + i, as: UInt8.self) }
+                randomBytes(p, offset: 16, count: 128)
+            } else {
+                p.storeBytes(of: Float16(std / 9.23).bitPattern.littleEndian, toByteOffset: 0, as: UInt16.self)
+                randomBytes(p, offset: 2, count: 20)
             }
         }
         let base = UnsafeRawPointer(owner.pointer)
@@ -153,8 +166,8 @@ final class HalfBuffer: @unchecked Sendable {
 func fillNormal(_ p: UnsafeMutablePointer<Float>, count: Int, std: Float, seed: UInt64) {
     var i = 0
     while i < count {
-        let u1 = max(DropoutMask.uniform(seed: seed, index: i), 1e-7)
-        let u2 = DropoutMask.uniform(seed: seed ^ 0xD1B5_4A32_D192_ED03, index: i)
+        let u1 = max(counterUniform(seed: seed, index: i), 1e-7)
+        let u2 = counterUniform(seed: seed ^ 0xD1B5_4A32_D192_ED03, index: i)
         let r = (-2 * Foundation.log(u1)).squareRoot() * std
         p[i] = r * Foundation.cos(2 * Float.pi * u2)
         if i + 1 < count { p[i + 1] = r * Foundation.sin(2 * Float.pi * u2) }
