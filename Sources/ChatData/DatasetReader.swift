@@ -1,4 +1,5 @@
 import Foundation
+import StrictJSON
 
 /// Reads dataset files (JSONL, JSON array or Parquet) into validated records.
 ///
@@ -292,10 +293,7 @@ public enum DatasetReader {
         return out
     }
 
-    static func isBool(_ number: NSNumber) -> Bool {
-        // JSONSerialization gives booleans the ObjC type "c"; JSON has no chars, so "c" means true/false.
-        String(cString: number.objCType) == "c"
-    }
+    static func isBool(_ number: NSNumber) -> Bool { JSONField.isBoolean(number) }
 
     /// A short description of a JSON value's type for messages.
     static func describe(_ value: Any) -> String {

@@ -1,5 +1,6 @@
 import ChatData
 import Foundation
+import StrictJSON
 import Llama
 import Tensors
 
@@ -92,9 +93,11 @@ public struct Recipe: Sendable, Equatable {
     }
 
     public static func parse(_ bytes: Data, file: String, baseDirectory: String) throws -> Recipe {
+        // The strict parser: a key written twice is an error (JSONSerialization would keep the last one).
         let json: Any
-        do { json = try JSONSerialization.jsonObject(with: bytes) } catch {
-            throw RecipeError(file: file, key: "", "is not valid JSON (\(error.localizedDescription))")
+        do { json = try JSONParser.parse(bytes).foundationValue } catch let error as JSONParseError {
+            let line = JSONParser.line(atOffset: error.offset, in: [UInt8](bytes))
+            throw RecipeError(file: file, key: "", "is not valid JSON (\(error.reason), line \(line))")
         }
         guard let object = json as? [String: Any] else { throw RecipeError(file: file, key: "", "must be a JSON object {…}") }
         let top = JSONObjectReader(object, file: file)
@@ -141,7 +144,7 @@ public struct Recipe: Sendable, Equatable {
             lora.targets = try names.map { n in
                 guard let p = Projection(rawValue: n) else {
                     let all = Projection.allCases.map(\.rawValue)
-                    let hint = closest(n, all).map { " (did you mean \"\($0)\"?)" } ?? ""
+                    let hint = spellingSuggestion(for: n, among: all).map { " (did you mean \"\($0)\"?)" } ?? ""
                     throw l.error("targets", "\"\(n)\" is not a projection\(hint); choose from \(all.joined(separator: ", "))")
                 }
                 return p

@@ -1,4 +1,5 @@
 import Foundation
+import RunLayout
 import SafeTensors
 import Tensors
 
@@ -22,6 +23,6 @@ extension Trainer {
     func writeLossCurve(_ metrics: MetricsLog) {
         let (train, eval) = metrics.curves
         let svg = LossCurve.svg(train: train, eval: eval, title: "llama-sft: \((recipe.outputDir as NSString).lastPathComponent)")
-        try? AtomicFile.write(Data(svg.utf8), to: (recipe.outputDir as NSString).appendingPathComponent("loss.svg"))
+        try? AtomicFile.write(Data(svg.utf8), to: (recipe.outputDir as NSString).appendingPathComponent(RunLayout.lossCurveFile))
     }
 }

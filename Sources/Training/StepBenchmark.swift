@@ -1,6 +1,7 @@
 import Autodiff
 import Foundation
 import Llama
+import Seeds
 import Tensors
 
 /// `llama-sft bench <shape>`: full LoRA training steps (forward, backward, clipping, AdamW) on random
@@ -85,7 +86,7 @@ public enum StepBenchmark {
         let adapters = LoRAAdapters.initialize(lora, model: config, seed: 2)
         // B = 0 would make the first steps special; small random B exercises every path.
         for (_, v) in adapters.namedParameters where v.value.columns == o.rank {
-            for i in 0..<v.value.count { v.value[i] = (DropoutMask.uniform(seed: 3, index: i) - 0.5) * 0.02 }
+            for i in 0..<v.value.count { v.value[i] = (counterUniform(seed: 3, index: i) - 0.5) * 0.02 }
         }
         model.adapters = adapters
         let precision = weights.prepare(precision: o.precision)
@@ -97,7 +98,7 @@ public enum StepBenchmark {
         var docs: [(ids: [Int], trained: [UInt8])] = []
         let untrained = Int((Double(o.seq) * (1 - o.trainedFraction)).rounded())
         for b in 0..<o.batch {
-            let ids = (0..<o.seq).map { Int(DropoutMask.uniform(seed: UInt64(10 + b), index: $0) * Float(config.vocabSize)) % config.vocabSize }
+            let ids = (0..<o.seq).map { Int(counterUniform(seed: UInt64(10 + b), index: $0) * Float(config.vocabSize)) % config.vocabSize }
             docs.append((ids, (0..<o.seq).map { $0 < untrained ? 0 : 1 }))
         }
         let batch = ModelBatch(documents: docs)

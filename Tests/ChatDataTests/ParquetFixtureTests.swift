@@ -40,7 +40,8 @@ final class ParquetFixtureTests: XCTestCase {
     func testNoRobotsFixturesEqualTheirJSONLTwins() throws {
         // 18 rows: 12 conversations, one with null metadata, and 5 invalid ones (empty list, null list,
         // null element, null content, null role), skipped for the same reasons as in JSON.
-        for name in ["no_robots_snappy_v1_dict", "no_robots_gzip_v2_plain", "no_robots_none_v2_dict", "no_robots_none_v1_plain"] {
+        for name in ["no_robots_snappy_v1_dict", "no_robots_gzip_v2_plain", "no_robots_none_v2_dict", "no_robots_none_v1_plain",
+                     "no_robots_zstd_v2"] {
             try assertSameAsTwin(name, records: 18, valid: 13, format: .messages)
             let stats = try prepare(Self.fixture(name + ".parquet")).stats
             XCTAssertEqual(stats.skipped, [.noAssistant: 1, .missingField: 1, .notAnObject: 1, .nonStringContent: 1,
@@ -88,10 +89,30 @@ final class ParquetFixtureTests: XCTestCase {
         }
     }
 
-    func testZstdNamesTheCodecAndHowToResave() throws {
-        XCTAssertThrowsError(try DatasetReader.read(path: Self.fixture("no_robots_zstd.parquet"))) { error in
+    /// The fixtures reach the paths they are meant to: several data pages in one column chunk, v1 and v2.
+    func testFixturesHoldSeveralPagesPerChunk() throws {
+        for name in ["no_robots_gzip_v2_plain", "no_robots_snappy_v1_dict"] {
+            let file = try ParquetFile(path: Self.fixture(name + ".parquet"))
+            let group = file.metadata.rowGroups[0]
+            guard case .list(_, _, _, let element)? = try file.fields(wanted: ["messages"]).first(where: { $0.name == "messages" })?.shape,
+                  let content = element.leaves.first else { return XCTFail("no messages list in \(name)") }
+            let meta = group.columns[content.column]
+            XCTAssertEqual(meta.path, ["messages", "list", "element", "content"])
+            let chunkStart = Int(min(meta.dataPageOffset, meta.dictionaryPageOffset ?? meta.dataPageOffset))
+            let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Self.fixture(name + ".parquet"))))
+            let chunk = Array(bytes[chunkStart..<(chunkStart + Int(meta.totalCompressedSize))])
+            let column = try ParquetColumnReader(leaf: content, meta: meta, limits: ParquetLimits(), what: "content").read(chunk)
+            if name.contains("gzip") {
+                XCTAssertGreaterThan(column.dataPages, 1, name)
+            }
+            XCTAssertGreaterThan(column.strings.count, 0, name)
+        }
+    }
+
+    func testUnsupportedCodecNamesItAndHowToResave() throws {
+        XCTAssertThrowsError(try DatasetReader.read(path: Self.fixture("no_robots_brotli.parquet"))) { error in
             let message = error.localizedDescription
-            XCTAssertTrue(message.contains("ZSTD"), message)
+            XCTAssertTrue(message.contains("BROTLI codec is not supported"), message)
             XCTAssertTrue(message.contains("compression=\"snappy\""), message)
             XCTAssertTrue(message.contains("row group 0, column \""), message)
         }

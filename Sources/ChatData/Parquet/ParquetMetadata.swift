@@ -98,6 +98,7 @@ struct ParquetPageHeader {
     var definitionLevelsLength: Int32 = 0
     var repetitionLevelsLength: Int32 = 0
     var isCompressed = true
+    /// Set when the header holds a data, data v2 or dictionary page struct (where num_values lives).
     var sawDataHeader = false
 }
 

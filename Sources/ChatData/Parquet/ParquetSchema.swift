@@ -18,15 +18,14 @@ struct ParquetLeaf {
     var column: Int
     var name: String
     var type: ParquetPhysicalType
+    /// Definition level at which the leaf's value is present; below it the entry is null or empty.
     var maxDefinition: Int
     var maxRepetition: Int
-    /// Definition level at which the leaf's value is present (== maxDefinition).
-    var definedAt: Int { maxDefinition }
 }
 
 /// How one top-level field becomes a value of a row.
 enum ParquetFieldShape {
-    /// A primitive column; `nullable` when it is optional (definition level 0 = null).
+    /// A primitive column; when it is optional, definition level 0 means null.
     case primitive(ParquetLeaf)
     /// A list. Definition levels: below `listDefinedAt` the list is null, below `elementAt` it is empty,
     /// below `elementDefinedAt` the element is null.

@@ -70,8 +70,14 @@ enum SnappyDecoder {
                     if offset >= n {
                         (base + o).update(from: base + o - offset, count: n)
                     } else {
-                        // Overlapping copy: repeats the last `offset` bytes, byte by byte.
-                        for i in 0..<n { base[o + i] = base[o - offset + i] }
+                        // Overlapping copy: repeats the last `offset` bytes. Source and destination stay
+                        // `offset` apart, so chunks of at most `offset` bytes never overlap.
+                        var copied = 0
+                        while copied < n {
+                            let k = min(offset, n - copied)
+                            (base + o + copied).update(from: base + o - offset + copied, count: k)
+                            copied += k
+                        }
                     }
                     o += n
                 }
