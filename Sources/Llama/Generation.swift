@@ -1,5 +1,6 @@
 import Autodiff
 import Foundation
+import Seeds
 import Tensors
 
 /// Keys (already rotated) and values of the tokens seen so far, per layer `[capacity, G·d]`, so
@@ -66,7 +67,7 @@ public struct Sampler: Sendable {
             mass += probs[i]
             if mass >= topP { break }
         }
-        var u = Double(DropoutMask.uniform(seed: seed, index: draw)) * mass
+        var u = Double(counterUniform(seed: seed, index: draw)) * mass
         for i in kept {
             u -= probs[i]
             if u <= 0 { return i }

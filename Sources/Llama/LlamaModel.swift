@@ -1,5 +1,6 @@
 import Autodiff
 import Foundation
+import Seeds
 import Tensors
 
 /// The Llama decoder on the tape (REFERENCE §1.3), with optional LoRA adapters.
@@ -129,7 +130,7 @@ public final class LlamaModel: @unchecked Sendable {
 
     /// Each layer and projection has its own dropout mask stream.
     func projectionSeed(_ base: UInt64, layer: Int, _ p: Projection) -> UInt64 {
-        base ^ (UInt64(layer) &* 0x9E37_79B9_7F4A_7C15) ^ (UInt64(Projection.allCases.firstIndex(of: p)! + 1) &* 0xC2B2_AE3D_27D4_EB4F)
+        deriveSeed(base, layer, p.index)
     }
 }
 
@@ -149,4 +150,9 @@ struct LayerContext {
     let attention: AttentionInput
     /// Training: base seed of the LoRA dropout masks; nil is inference (no dropout).
     let dropoutSeed: UInt64?
+}
+
+extension Projection {
+    /// Position in `allCases`: the projection's part of derived seeds.
+    var index: Int { Projection.allCases.firstIndex(of: self)! }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import RunLayout
 import SafeTensors
 
 /// `metrics.jsonl`: one JSON object per optimizer step (and per evaluation), appended as training goes.
@@ -11,11 +12,7 @@ public final class MetricsLog {
     public init(path: String, keepThrough: Int?) throws {
         self.path = path
         if let keepThrough, let data = FileManager.default.contents(atPath: path) {
-            for line in data.split(separator: UInt8(ascii: "\n")) {
-                guard let obj = (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any],
-                      let step = (obj["step"] as? NSNumber)?.intValue, step <= keepThrough else { continue }
-                records.append(obj)
-            }
+            records = MetricsRecord.lines(of: data).filter { $0.record.step <= keepThrough }.map(\.object)
         }
         try rewrite()
     }
@@ -42,10 +39,9 @@ public final class MetricsLog {
     /// Training losses and evaluation losses by step, for the loss curve.
     public var curves: (train: [(Int, Double)], eval: [(Int, Double)]) {
         var train: [(Int, Double)] = [], eval: [(Int, Double)] = []
-        for r in records {
-            guard let step = (r["step"] as? NSNumber)?.intValue else { continue }
-            if let l = (r["loss"] as? NSNumber)?.doubleValue { train.append((step, l)) }
-            if let l = (r["eval_loss"] as? NSNumber)?.doubleValue { eval.append((step, l)) }
+        for r in records.compactMap(MetricsRecord.init) {
+            if let l = r.loss { train.append((r.step, l)) }
+            if let l = r.evalLoss { eval.append((r.step, l)) }
         }
         return (train, eval)
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Llama
+import RunLayout
 import SafeTensors
 
 /// Phase 3 of a run: the loop. Each optimizer step is followed by its evaluation (every
@@ -31,13 +32,13 @@ extension Trainer {
         guard world.rank == 0 else { return nil }
         let out = recipe.outputDir
         let metrics = try MetricsLog(path: metricsPath, keepThrough: state.step)
-        do { try AtomicFile.write(recipe.jsonData, to: (out as NSString).appendingPathComponent("recipe.json")) } catch {
+        do { try AtomicFile.write(recipe.jsonData, to: (out as NSString).appendingPathComponent(RunLayout.recipeFile)) } catch {
             throw TrainingError("cannot write \(out)/recipe.json: \(error.localizedDescription); is the output directory writable?")
         }
         return metrics
     }
 
-    var metricsPath: String { (recipe.outputDir as NSString).appendingPathComponent("metrics.jsonl") }
+    var metricsPath: String { (recipe.outputDir as NSString).appendingPathComponent(RunLayout.metricsFile) }
 
     /// Steps until the schedule's end or a stop signal.
     func trainSteps(metrics: MetricsLog?) throws -> LoopOutcome {
@@ -128,7 +129,7 @@ extension Trainer {
         // In-process the last step is never checkpointed inside the loop; a run resumed at its end
         // saves again only when the final evaluation changed its state.
         if try agree(state.step > outcome.lastCheckpointStep || evaluatedNow || Checkpoints.latest(out) == nil) { try saveCheckpoint() }
-        let adapterDir = (out as NSString).appendingPathComponent("adapter")
+        let adapterDir = (out as NSString).appendingPathComponent(RunLayout.finalAdapterFolder)
         if let metrics {  // rank 0
             do { try PEFTAdapter.save(adapters, baseModel: recipe.model, to: adapterDir) } catch {
                 throw TrainingError("cannot write the final adapter to \(adapterDir): \(error.localizedDescription); the last checkpoint is intact")

@@ -22,6 +22,7 @@ struct TrainingSetup {
         let config = try LlamaConfig.load(path: recipe.model)
         let model = LlamaModel(weights: try LlamaWeights.load(directory: recipe.model, config: config,
                                                               cacheFloat32: TrainingSetup.shouldCacheFloat32(config)))
+        model.weights.prepare(precision: recipe.train.precision)
         let tokenizer = try loadTokenizer(recipe, vocabularySize: config.vocabSize)
         let data = try TrainingSetup.prepareData(recipe, tokenizer: tokenizer, config: config)
         for warning in Trainer.untrainedSpecialRows(model.weights.embedding, tokenizer: tokenizer, template: recipe.data.template) {

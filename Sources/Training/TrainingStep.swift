@@ -3,6 +3,7 @@ import ChatData
 import Distributed
 import Foundation
 import Llama
+import Seeds
 
 /// One optimizer step, and the data order it walks: the micro-batches of each epoch.
 extension Trainer {
@@ -32,9 +33,7 @@ extension Trainer {
 
     /// The dropout seed of micro-batch `j` of optimizer step `step` (counter-based: nothing to store).
     func dropoutSeed(step: Int, micro j: Int) -> UInt64 {
-        var z = UInt64(recipe.train.seed) &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(step) &* 0xBF58_476D_1CE4_E5B9 &+ UInt64(j) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
-        return z
+        deriveSeed(UInt64(recipe.train.seed), step, j)
     }
 
     /// One optimizer step over the next `grad_accum` micro-batches. Returns (loss, grad norm, lr,
