@@ -66,7 +66,7 @@ let package = Package(
                     swiftSettings: fast),
         .testTarget(name: "LlamaTests", dependencies: ["TestSupport", "Llama", "GGUF", "Autodiff", "SafeTensors", "Tensors"], exclude: ["Fixtures"],
                     swiftSettings: fast),
-        .testTarget(name: "TrainingTests", dependencies: ["TestSupport", "Seeds", "Training", "GGUF", "Llama", "ChatData", "Tokenizer", "SafeTensors", "Tensors", "Autodiff"],
+        .testTarget(name: "TrainingTests", dependencies: ["TestSupport", "Seeds", "Training", "Distributed", "GGUF", "Llama", "ChatData", "Tokenizer", "SafeTensors", "Tensors", "Autodiff"],
                     exclude: ["Fixtures"], swiftSettings: fast),
         .testTarget(name: "DistributedTests", dependencies: ["TestSupport", "Distributed"], swiftSettings: fast),
         .testTarget(name: "ExportTests", dependencies: ["TestSupport", "Export", "Llama", "Autodiff", "SafeTensors", "Tensors"], swiftSettings: fast),
