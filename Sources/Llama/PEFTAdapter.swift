@@ -22,11 +22,23 @@ public enum PEFTAdapter {
         if let type = json["peft_type"] as? String, type != "LORA" {
             throw LlamaError.unsupported(file: configPath, what: "peft_type \"\(type)\" (only LORA)")
         }
-        guard let r = (json["r"] as? NSNumber)?.intValue, r > 0 else {
+        guard let rank = json["r"] as? NSNumber else {
             throw LlamaError.missingKey(file: configPath, key: "r", hint: "PEFT would silently assume 8; write the rank explicitly.")
         }
+        // Read as a double first: a huge value must not reach an integer conversion that traps.
+        guard rank.doubleValue >= 1, rank.doubleValue <= 65536, rank.doubleValue == rank.doubleValue.rounded() else {
+            throw LlamaError.badValue(file: configPath, key: "r", reason: "\(rank) must be a whole number from 1 to 65536")
+        }
+        let r = Int(rank.doubleValue)
         guard let alpha = (json["lora_alpha"] as? NSNumber)?.doubleValue else {
             throw LlamaError.missingKey(file: configPath, key: "lora_alpha", hint: "PEFT would silently assume 8; write lora_alpha explicitly.")
+        }
+        guard alpha > 0, alpha <= 1e6 else {
+            throw LlamaError.badValue(file: configPath, key: "lora_alpha", reason: "\(alpha) must be a positive number up to 1e6 (commonly 2 × r)")
+        }
+        let dropout = (json["lora_dropout"] as? NSNumber)?.doubleValue ?? 0
+        guard dropout >= 0, dropout < 1 else {
+            throw LlamaError.badValue(file: configPath, key: "lora_dropout", reason: "\(dropout) must be in [0, 1)")
         }
         if (json["use_dora"] as? Bool) == true { throw LlamaError.unsupported(file: configPath, what: "use_dora: true") }
         if (json["fan_in_fan_out"] as? Bool) == true { throw LlamaError.unsupported(file: configPath, what: "fan_in_fan_out: true") }
@@ -51,7 +63,7 @@ public enum PEFTAdapter {
             throw LlamaError.badValue(file: configPath, key: "target_modules", reason: "expected a list of projection names or \"all-linear\"")
         }
         let ordered = Projection.allCases.filter(targets.contains)
-        let config = LoRAConfig(rank: r, alpha: alpha, dropout: (json["lora_dropout"] as? NSNumber)?.doubleValue ?? 0,
+        let config = LoRAConfig(rank: r, alpha: alpha, dropout: dropout,
                                 rslora: (json["use_rslora"] as? Bool) ?? false, targets: ordered)
 
         let weightsPath = (directory as NSString).appendingPathComponent("adapter_model.safetensors")
@@ -98,7 +110,7 @@ public enum PEFTAdapter {
             "init_lora_weights": true,
             "layers_pattern": NSNull(),
             "layers_to_transform": NSNull(),
-            "lora_alpha": config.alpha == config.alpha.rounded() ? Int(config.alpha) as Any : config.alpha as Any,
+            "lora_alpha": config.alpha == config.alpha.rounded() && abs(config.alpha) < 0x1p53 ? Int(config.alpha) as Any : config.alpha as Any,
             "lora_dropout": config.dropout,
             "modules_to_save": NSNull(),
             "peft_type": "LORA",

@@ -62,7 +62,8 @@ public final class Trainer {
         self.recipe = recipe
         self.options = options
         Threads.configure(recipe.train.threads)
-        directory = try RunDirectory(path: recipe.outputDir, restart: options.restart, resume: options.resume, log: options.log)
+        let inputs = [recipe.model, recipe.tokenizer, recipe.data.train, recipe.data.eval, recipe.lora.initFrom].compactMap { $0 }
+        directory = try RunDirectory(path: recipe.outputDir, inputs: inputs, restart: options.restart, resume: options.resume, log: options.log)
         let setup = try TrainingSetup(recipe: recipe, resumePoint: directory.resumePoint, log: options.log)
         model = setup.model
         data = setup.data

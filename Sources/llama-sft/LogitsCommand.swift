@@ -9,16 +9,18 @@ import Tensors
 /// labeled tokens, HF convention) when labels are given.
 enum LogitsCommand {
     static let usage = """
-    usage: llama-sft logits --model DIR [--adapter DIR] --input FILE.json --out FILE.safetensors [--threads N]
+    usage: llama-sft logits --model DIR [--adapter DIR] --input FILE.json --out FILE.safetensors [--force] [--threads N]
 
     FILE.json: {"sequences": [[ids…], …], "labels": [[…], …]}
       labels are optional, unshifted, -100 = ignored (as in transformers): logits[t] is scored against labels[t+1].
     """
 
     static func run(_ args: [String]) throws -> Int32 {
-        let a = try Arguments(args, valued: ["model", "adapter", "input", "out", "threads"], switches: [])
+        let a = try Arguments(args, valued: ["model", "adapter", "input", "out", "threads"], switches: ["force"])
         guard a.positionals.isEmpty else { throw UsageError("unexpected argument '\(a.positionals[0])'\n\(usage)") }
         let modelDir = try a.required("model"), inputPath = try a.required("input"), outPath = try a.required("out")
+        try OutputFileGuard.check(outPath, flag: "out", force: a.flag("force"),
+                                  inputs: [modelDir, inputPath, a.value("adapter")].compactMap { $0 })
         Threads.configure(a.value("threads").flatMap(Int.init))
         let (sequences, labels) = try readInput(inputPath)
 
