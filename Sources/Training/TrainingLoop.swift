@@ -49,6 +49,13 @@ extension Trainer {
             options.log("the run already finished at step \(state.step) of \(total): nothing to train. To train longer raise train.max_steps or train.epochs; to start over use --restart.")
         }
 
+        // Where the loss starts, so the first periodic evaluation has something to be compared with.
+        if state.step == 0 && total > 0 && recipe.eval.everySteps > 0 && metrics.records.isEmpty, let e = evaluateAndRecord() {
+            outcome.evalLoss = e
+            try metrics.append(["step": 0, "eval_loss": e, "eval_ppl": Foundation.exp(e)])
+            options.log(String(format: "step 0: eval loss %.4f (ppl %.2f) before training", e, Foundation.exp(e)))
+        }
+
         while state.step < total && StopSignals.requested == 0 {
             let t0 = clock.now
             let r = try step()
@@ -61,12 +68,10 @@ extension Trainer {
                 "tokens_per_s": (Double(r.tokens) / max(dt, 1e-9) * 10).rounded() / 10,
                 "elapsed_s": (state.elapsedSeconds * 100).rounded() / 100,
             ]
-            if recipe.eval.everySteps > 0 && state.step % recipe.eval.everySteps == 0 && state.step < total, let e = evaluate() {
+            if recipe.eval.everySteps > 0 && state.step % recipe.eval.everySteps == 0 && state.step < total, let e = evaluateAndRecord() {
                 outcome.evalLoss = e
                 record["eval_loss"] = e
                 record["eval_ppl"] = Foundation.exp(e)
-                state.lastEvalLoss = e
-                state.bestEvalLoss = min(state.bestEvalLoss ?? e, e)
             }
             try metrics.append(record)
             progress.update(step: state.step, loss: r.loss, lr: r.lr, tokensPerSecond: Double(r.tokens) / max(dt, 1e-9), evalLoss: record["eval_loss"] as? Double)
@@ -111,13 +116,14 @@ extension Trainer {
         var evaluatedNow = false
         if finalEvalLogged {
             evalLoss = state.lastEvalLoss
-        } else if let e = evaluate() {
+        } else if let e = evaluateAndRecord() {
             evalLoss = e
             evaluatedNow = true
-            state.lastEvalLoss = e
-            state.bestEvalLoss = min(state.bestEvalLoss ?? e, e)
             try metrics.append(["step": state.step, "eval_loss": e, "eval_ppl": Foundation.exp(e)])
         }
+        // A signal during the final evaluation stops there, like one anywhere else (exit 130/143).
+        let sig = StopSignals.requested
+        if sig != 0 { return try stop(by: sig, outcome: outcome, metrics: metrics) }
         // In-process the last step is never checkpointed inside the loop; a run resumed at its end
         // saves again only when the final evaluation changed its state.
         if state.step > outcome.lastCheckpointStep || evaluatedNow || Checkpoints.latest(out) == nil { try saveCheckpoint() }

@@ -35,6 +35,12 @@ enum LogitsCommand {
             if let bad = seq.first(where: { $0 < 0 || $0 >= model.config.vocabSize }) {
                 throw ToolError("\(inputPath): sequences[\(i)] has token id \(bad), outside the vocabulary 0..<\(model.config.vocabSize)")
             }
+            if let bad = labels?[i].first(where: { $0 != -100 && ($0 < 0 || $0 >= model.config.vocabSize) }) {
+                throw ToolError("\(inputPath): labels[\(i)] has \(bad); a label is a token id in 0..<\(model.config.vocabSize), or -100 (ignored)")
+            }
+            if let limit = model.config.maxPositionEmbeddings, seq.count > limit {
+                throw ToolError("\(inputPath): sequences[\(i)] has \(seq.count) tokens, beyond the model's max_position_embeddings \(limit)")
+            }
         }
         var tensors: [TensorToWrite] = []
         for (i, seq) in sequences.enumerated() {
@@ -81,7 +87,7 @@ enum LogitsCommand {
         guard let rows = raw as? [[Any]] else { throw ToolError("\(path): \"\(key)\" must be a list of lists of integers") }
         return try rows.enumerated().map { i, row in
             try row.enumerated().map { j, v in
-                guard let n = v as? NSNumber, n.doubleValue == n.doubleValue.rounded() else {
+                guard let n = v as? NSNumber, n.doubleValue == n.doubleValue.rounded(), abs(n.doubleValue) < 0x1p53 else {
                     throw ToolError("\(path): \(key)[\(i)][\(j)] is not an integer")
                 }
                 return n.intValue
