@@ -19,29 +19,24 @@ public enum PEFTAdapter {
         guard let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             throw LlamaError.unreadable(path: configPath, reason: "not a JSON object")
         }
-        if let type = json["peft_type"] as? String, type != "LORA" {
+        let reader = ConfigReader(json: json, file: configPath)
+        if let type = try reader.optionalString("peft_type"), type != "LORA" {
             throw LlamaError.unsupported(file: configPath, what: "peft_type \"\(type)\" (only LORA)")
         }
-        guard let rank = json["r"] as? NSNumber else {
-            throw LlamaError.missingKey(file: configPath, key: "r", hint: "PEFT would silently assume 8; write the rank explicitly.")
-        }
-        // Read as a double first: a huge value must not reach an integer conversion that traps.
-        guard rank.doubleValue >= 1, rank.doubleValue <= 65536, rank.doubleValue == rank.doubleValue.rounded() else {
-            throw LlamaError.badValue(file: configPath, key: "r", reason: "\(rank) must be a whole number from 1 to 65536")
-        }
-        let r = Int(rank.doubleValue)
-        guard let alpha = (json["lora_alpha"] as? NSNumber)?.doubleValue else {
+        let r = try reader.int("r", hint: "PEFT would silently assume 8; write the rank explicitly.")
+        guard r <= 65536 else { throw LlamaError.badValue(file: configPath, key: "r", reason: "\(r) is beyond any LoRA rank (at most 65536)") }
+        guard let alpha = try reader.optionalNumber("lora_alpha") else {
             throw LlamaError.missingKey(file: configPath, key: "lora_alpha", hint: "PEFT would silently assume 8; write lora_alpha explicitly.")
         }
         guard alpha > 0, alpha <= 1e6 else {
             throw LlamaError.badValue(file: configPath, key: "lora_alpha", reason: "\(alpha) must be a positive number up to 1e6 (commonly 2 × r)")
         }
-        let dropout = (json["lora_dropout"] as? NSNumber)?.doubleValue ?? 0
+        let dropout = try reader.optionalNumber("lora_dropout") ?? 0
         guard dropout >= 0, dropout < 1 else {
             throw LlamaError.badValue(file: configPath, key: "lora_dropout", reason: "\(dropout) must be in [0, 1)")
         }
-        if (json["use_dora"] as? Bool) == true { throw LlamaError.unsupported(file: configPath, what: "use_dora: true") }
-        if (json["fan_in_fan_out"] as? Bool) == true { throw LlamaError.unsupported(file: configPath, what: "fan_in_fan_out: true") }
+        if try reader.bool("use_dora", default: false) { throw LlamaError.unsupported(file: configPath, what: "use_dora: true") }
+        if try reader.bool("fan_in_fan_out", default: false) { throw LlamaError.unsupported(file: configPath, what: "fan_in_fan_out: true") }
         if let bias = json["bias"] as? String, bias != "none" { throw LlamaError.unsupported(file: configPath, what: "bias \"\(bias)\"") }
         for key in ["rank_pattern", "alpha_pattern"] {
             if let d = json[key] as? [String: Any], !d.isEmpty { throw LlamaError.unsupported(file: configPath, what: "a non-empty \(key)") }
@@ -64,7 +59,7 @@ public enum PEFTAdapter {
         }
         let ordered = Projection.allCases.filter(targets.contains)
         let config = LoRAConfig(rank: r, alpha: alpha, dropout: dropout,
-                                rslora: (json["use_rslora"] as? Bool) ?? false, targets: ordered)
+                                rslora: try reader.bool("use_rslora", default: false), targets: ordered)
 
         let weightsPath = (directory as NSString).appendingPathComponent("adapter_model.safetensors")
         let file = try SafeTensorsFile(path: weightsPath)

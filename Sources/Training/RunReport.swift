@@ -1,4 +1,5 @@
 import Foundation
+import RunLayout
 import SafeTensors
 import Tensors
 
@@ -14,12 +15,14 @@ extension Trainer {
         log("           \(adapters.parameterCount.digitsGrouped) trainable parameters")
         log("data       \(data.train.count) train examples, \(data.eval.count) eval; \(s.train.tokens.digitsGrouped) tokens, \(s.train.trainedTargets.digitsGrouped) trained (\(String(format: "%.1f", s.train.trainedFraction * 100)) %)")
         log("steps      \(schedule.totalSteps) (batch \(recipe.train.batchSize) × grad_accum \(recipe.train.gradAccum)), \(recipe.schedule.type.rawValue) lr \(recipe.optimizer.lr), warmup \(schedule.warmupSteps); threads \(Threads.count)")
+        log("compute    \(PrecisionReport.line(recipe.train.precision))")
         log("output     \(recipe.outputDir)")
+        if world.size > 1 { log(rankLine) }
     }
 
     func writeLossCurve(_ metrics: MetricsLog) {
         let (train, eval) = metrics.curves
         let svg = LossCurve.svg(train: train, eval: eval, title: "llama-sft: \((recipe.outputDir as NSString).lastPathComponent)")
-        try? AtomicFile.write(Data(svg.utf8), to: (recipe.outputDir as NSString).appendingPathComponent("loss.svg"))
+        try? AtomicFile.write(Data(svg.utf8), to: (recipe.outputDir as NSString).appendingPathComponent(RunLayout.lossCurveFile))
     }
 }

@@ -1,5 +1,6 @@
 import Autodiff
 import ChatData
+import Distributed
 import Foundation
 import Llama
 import Tensors
@@ -7,7 +8,12 @@ import Tensors
 /// Errors that stop a training run (the last checkpoint is left intact).
 public struct TrainingError: LocalizedError, Sendable {
     public let message: String
-    public init(_ message: String) { self.message = message }
+    /// Every rank of a distributed job found this same error (so rank 0 alone reports it).
+    public let everyRankKnows: Bool
+    public init(_ message: String, everyRankKnows: Bool = false) {
+        self.message = message
+        self.everyRankKnows = everyRankKnows
+    }
     public var errorDescription: String? { message }
 }
 
@@ -24,6 +30,9 @@ public struct TrainOptions {
     /// Called after each optimizer step (its metrics line and any checkpoint written) with the step
     /// number; the stop signals are checked right after it, so a test can stop a run at an exact step.
     public var afterStep: ((Int) -> Void)?
+    /// The processes training this model together (one, unless started by mpirun): rank 0 alone
+    /// owns the output directory (docs/distributed.md).
+    public var world: any Communicator = SingleProcess()
     public init() {}
 }
 
@@ -54,17 +63,29 @@ public final class Trainer {
     public let schedule: LRSchedule
     public internal(set) var state: TrainerState
     let options: TrainOptions
-    let directory: RunDirectory
+    /// Rank 0's hold on the output directory (nil on the other ranks of a distributed run).
+    let directory: RunDirectory?
     let parameters: [Variable]
     var epochCache: (epoch: Int, batches: [MicroBatch])?
+    var world: any Communicator { options.world }
+    /// The stop signal all ranks agreed on at the last step (distributed runs only).
+    var agreedStop: Int32 = 0
+    /// Seconds and bytes of the last step's exchanges (distributed runs only).
+    var lastStepCommunication: (seconds: Double, bytes: Int) = (0, 0)
+    /// Steps whose gradients this process exchanged (distributed runs only).
+    var exchangedSteps = 0
+    /// Every LoRA gradient end to end, for the exchanges of a step (distributed runs only).
+    lazy var flatGradients = Tensor(zeros: [parameters.reduce(0) { $0 + $1.value.count }])
 
     public init(recipe: Recipe, options: TrainOptions = TrainOptions()) throws {
         self.recipe = recipe
         self.options = options
         Threads.configure(recipe.train.threads)
+        // The other ranks of a distributed run start fresh and receive rank 0's state in joinRanks.
         let inputs = [recipe.model, recipe.tokenizer, recipe.data.train, recipe.data.eval, recipe.lora.initFrom].compactMap { $0 }
-        directory = try RunDirectory(path: recipe.outputDir, inputs: inputs, restart: options.restart, resume: options.resume, log: options.log)
-        let setup = try TrainingSetup(recipe: recipe, resumePoint: directory.resumePoint, log: options.log)
+        directory = options.world.rank == 0
+            ? try RunDirectory(path: recipe.outputDir, inputs: inputs, restart: options.restart, resume: options.resume, log: options.log) : nil
+        let setup = try TrainingSetup(recipe: recipe, resumePoint: directory?.resumePoint, log: options.log)
         model = setup.model
         data = setup.data
         adapters = setup.adapters
@@ -72,5 +93,6 @@ public final class Trainer {
         schedule = setup.schedule
         state = setup.state
         parameters = adapters.namedParameters.map(\.variable)
+        try joinRanks()
     }
 }

@@ -27,6 +27,7 @@ struct TrainingSetup {
         try TrainingSetup.memoryNeeded(recipe, config: config, data: data, weightsInFloat32: cacheFloat32)
             .check(available: ProcessMemory.availableBytes, what: "one training step of this recipe")
         let model = LlamaModel(weights: try LlamaWeights.load(directory: recipe.model, config: config, cacheFloat32: cacheFloat32))
+        model.weights.prepare(precision: recipe.train.precision)
         for warning in Trainer.untrainedSpecialRows(model.weights.embedding, tokenizer: tokenizer, template: recipe.data.template) {
             log("warning: " + warning)
         }

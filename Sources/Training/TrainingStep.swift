@@ -1,7 +1,9 @@
 import Autodiff
 import ChatData
+import Distributed
 import Foundation
 import Llama
+import Seeds
 
 /// One optimizer step, and the data order it walks: the micro-batches of each epoch.
 extension Trainer {
@@ -31,9 +33,7 @@ extension Trainer {
 
     /// The dropout seed of micro-batch `j` of optimizer step `step` (counter-based: nothing to store).
     func dropoutSeed(step: Int, micro j: Int) -> UInt64 {
-        var z = UInt64(recipe.train.seed) &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(step) &* 0xBF58_476D_1CE4_E5B9 &+ UInt64(j) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
-        return z
+        deriveSeed(UInt64(recipe.train.seed), step, j)
     }
 
     /// One optimizer step over the next `grad_accum` micro-batches. Returns (loss, grad norm, lr,
@@ -49,16 +49,28 @@ extension Trainer {
         // Loss = Σ NLL over the step's trained tokens ÷ their number (never a mean of micro-batch means).
         let n = take.reduce(0) { $0 + $1.trainedTargets }
         adapters.zeroGrads()
-        var nll = 0.0, tokens = 0
-        for (j, micro) in take.enumerated() {
-            let batch = ModelBatch(micro)
-            tokens += batch.tokenCount
-            let tape = Tape()
-            let sum = model.lossSum(batch, tape: tape, checkpointing: recipe.train.gradientCheckpointing,
-                                    dropoutSeed: dropoutSeed(step: state.step, micro: j))
-            nll += Double(sum.value[0])
-            tape.backward(from: sum, seedScale: 1 / Float(max(n, 1)))
+        // Micro-batch j goes to rank j mod N (all of them to a lone process), in rounds of N. With N > 1
+        // each micro-batch's gradient is computed on its own and the exchange adds them in micro-batch
+        // order (docs/distributed.md); one process accumulates them in that order directly.
+        var slots = [Double](repeating: 0, count: take.count)  // each micro-batch's NLL sum
+        var tokens = 0, trainedHere = 0
+        for round in 0..<Deal.rounds(of: take.count, size: world.size) {
+            let j = round * world.size + world.rank
+            if world.size > 1 { adapters.zeroGrads() }
+            if j < take.count {
+                let batch = ModelBatch(take[j])
+                tokens += batch.tokenCount
+                trainedHere += take[j].trainedTargets
+                let tape = Tape()
+                let sum = model.lossSum(batch, tape: tape, checkpointing: recipe.train.gradientCheckpointing,
+                                        dropoutSeed: dropoutSeed(step: state.step, micro: j))
+                slots[j] = Double(sum.value[0])
+                tape.backward(from: sum, seedScale: 1 / Float(max(n, 1)))
+            }
+            if world.size > 1 { try exchangeGradients(round: round, of: take.count) }
         }
+        if world.size > 1 { tokens = try reduceStep(nll: &slots, tokens: tokens, trained: trainedHere, expectedTrained: n) }
+        let nll = slots.reduce(0, +)
         let loss = nll / Double(max(n, 1))
         let norm = Double(clipGradients(parameters, maxNorm: recipe.optimizer.maxGradNorm.map { Float($0) }))
         guard loss.isFinite, norm.isFinite else {

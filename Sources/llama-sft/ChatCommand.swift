@@ -27,7 +27,7 @@ enum ChatCommand {
         }
         Threads.configure(a.value("threads").flatMap(Int.init))
         let maxNew = try a.int("max-new-tokens", default: 256)
-        let sampler = Sampler(temperature: try a.double("temperature", default: 0.6), topP: try a.double("top-p", default: 0.9),
+        var sampler = Sampler(temperature: try a.double("temperature", default: 0.6), topP: try a.double("top-p", default: 0.9),
                               seed: UInt64(try a.int("seed", default: 0, in: 0...Int.max)))
         guard maxNew > 0, sampler.temperature >= 0, sampler.topP > 0, sampler.topP <= 1 else {
             throw UsageError("need --max-new-tokens > 0, --temperature ≥ 0 and 0 < --top-p ≤ 1")
@@ -66,7 +66,7 @@ enum ChatCommand {
             }
             var decoder = StreamingDecoder(tokenizer: tokenizer)
             var generated: [Int] = []
-            _ = model.generate(prompt: ids, maxNewTokens: budget, stop: stop, sampler: sampler) { id in
+            _ = model.generate(prompt: ids, maxNewTokens: budget, stop: stop, sampler: &sampler) { id in
                 generated.append(id)
                 if !stop.contains(id) {
                     FileHandle.standardOutput.write(Data(decoder.append(id).utf8))
