@@ -1,4 +1,5 @@
 // swift-tools-version:6.0
+import Foundation
 import PackageDescription
 
 // Debug builds (the default for `swift test`) are far too slow for numeric kernels (SWIFT-NOTES §3),
@@ -72,3 +73,14 @@ let package = Package(
         .testTarget(name: "ExportTests", dependencies: ["TestSupport", "Export", "Llama", "Autodiff", "SafeTensors", "Tensors"], swiftSettings: fast),
     ]
 )
+
+// Fuzzing (Fuzz/README.md): `Fuzz/run` sets LLAMA_SFT_FUZZ=1 and builds this libFuzzer target with
+// `-sanitize=fuzzer,address` in its own build folder. Ordinary builds never see it.
+if ProcessInfo.processInfo.environment["LLAMA_SFT_FUZZ"] == "1" {
+    package.targets.append(.executableTarget(
+        name: "llama-sft-fuzz",
+        dependencies: ["SafeTensors", "Tokenizer", "ChatData", "Llama", "Training"],
+        path: "Fuzz/Sources/llama-sft-fuzz"
+    ))
+    package.products.append(.executable(name: "llama-sft-fuzz", targets: ["llama-sft-fuzz"]))
+}

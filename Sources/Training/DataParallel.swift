@@ -43,7 +43,7 @@ extension Trainer {
         for t in optimizer.m + optimizer.v { try world.broadcast(t.data, count: t.count) }
         if world.rank != 0 {
             state = start.state
-            optimizer.restore(m: optimizer.m, v: optimizer.v, step: start.adamStep)
+            try optimizer.restore(m: optimizer.m, v: optimizer.v, step: start.adamStep)
         }
         try checkRanksAgree(what: "at start-up")
     }

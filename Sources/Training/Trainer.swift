@@ -82,8 +82,9 @@ public final class Trainer {
         self.options = options
         Threads.configure(recipe.train.threads)
         // The other ranks of a distributed run start fresh and receive rank 0's state in joinRanks.
+        let inputs = [recipe.model, recipe.tokenizer, recipe.data.train, recipe.data.eval, recipe.lora.initFrom].compactMap { $0 }
         directory = options.world.rank == 0
-            ? try RunDirectory(path: recipe.outputDir, restart: options.restart, resume: options.resume, log: options.log) : nil
+            ? try RunDirectory(path: recipe.outputDir, inputs: inputs, restart: options.restart, resume: options.resume, log: options.log) : nil
         let setup = try TrainingSetup(recipe: recipe, resumePoint: directory?.resumePoint, log: options.log)
         model = setup.model
         data = setup.data

@@ -28,18 +28,19 @@ enum BenchCommand {
             return n
         }
         if what == "kernels" {
-            KernelBench.run(threads: threads, repeats: try a.int("repeats", default: 5))
+            KernelBench.run(threads: threads, repeats: try a.int("repeats", default: 5, in: 1...1000))
             return 0
         }
         guard StepBenchmark.shapeNames.contains(what) else { throw UsageError("unknown benchmark '\(what)'\n\(usage)") }
         var o = StepBenchmark.Options()
         o.shape = what
-        o.seq = try a.int("seq", default: 512)
-        o.batch = try a.int("batch", default: 1)
+        // Bounds keep seq × batch × hidden far from overflow; StepBenchmark then checks memory.
+        o.seq = try a.int("seq", default: 512, in: 2...1 << 20)
+        o.batch = try a.int("batch", default: 1, in: 1...1 << 12)
         o.trainedFraction = try a.double("trained-fraction", default: 0.5)
-        o.steps = try a.int("steps", default: 4)
-        o.warmup = try a.int("warmup", default: 1)
-        o.rank = try a.int("rank", default: 8)
+        o.steps = try a.int("steps", default: 4, in: 1...1 << 20)
+        o.warmup = try a.int("warmup", default: 1, in: 0...1 << 20)
+        o.rank = try a.int("rank", default: 8, in: 1...1 << 16)
         o.alpha = Double(2 * o.rank)
         o.threads = threads
         o.gradientCheckpointing = a.flag("gc")

@@ -32,7 +32,7 @@ enum ChatCommand {
         Threads.configure(a.value("threads").flatMap(Int.init))
         let maxNew = try a.int("max-new-tokens", default: 256)
         var sampler = Sampler(temperature: try a.double("temperature", default: 0.6), topP: try a.double("top-p", default: 0.9),
-                              seed: UInt64(try a.int("seed", default: 0)))
+                              seed: UInt64(try a.int("seed", default: 0, in: 0...Int.max)))
         guard maxNew > 0, sampler.temperature >= 0, sampler.topP > 0, sampler.topP <= 1 else {
             throw UsageError("need --max-new-tokens > 0, --temperature ≥ 0 and 0 < --top-p ≤ 1")
         }
@@ -48,12 +48,29 @@ enum ChatCommand {
 
         var messages: [Message] = []
         if let system = a.value("system") { messages.append(Message(role: .system, content: system)) }
-        func reply(to text: String) {
+        @discardableResult func reply(to text: String) -> Bool {
             messages.append(Message(role: .user, content: text))
             let ids = renderer.render(messages, addGenerationPrompt: true).ids
+            // A tokenizer that is not the model's can make ids past its embedding table.
+            if let bad = ids.first(where: { $0 < 0 || $0 >= model.config.vocabSize }) {
+                printError("llama-sft chat: error: the tokenizer at \(modelDir) made token id \(bad), outside the model's vocabulary 0..<\(model.config.vocabSize); is it the model's own tokenizer?")
+                messages.removeLast()
+                return false
+            }
+            // Attention cost grows with the square of the length: past the model's context the reply
+            // would be slow and meaningless. Refuse the turn and say why.
+            var budget = maxNew
+            if let context = model.config.maxPositionEmbeddings {
+                guard ids.count < context else {
+                    printError("llama-sft chat: the conversation is \(ids.count) tokens, the model's context (max_position_embeddings) is \(context): shorten the prompt or start a new chat; this turn is dropped.")
+                    messages.removeLast()
+                    return false
+                }
+                budget = min(maxNew, context - ids.count)
+            }
             var decoder = StreamingDecoder(tokenizer: tokenizer)
             var generated: [Int] = []
-            _ = model.generate(prompt: ids, maxNewTokens: maxNew, stop: stop, sampler: &sampler) { id in
+            _ = model.generate(prompt: ids, maxNewTokens: budget, stop: stop, sampler: &sampler) { id in
                 generated.append(id)
                 if !stop.contains(id) {
                     FileHandle.standardOutput.write(Data(decoder.append(id).utf8))
@@ -63,12 +80,10 @@ enum ChatCommand {
             FileHandle.standardOutput.write(Data((decoder.finish() + "\n").utf8))
             let answer = generated.filter { !stop.contains($0) }
             messages.append(Message(role: .assistant, content: tokenizer.decode(answer)))
+            return true
         }
 
-        if let prompt = a.value("prompt") {
-            reply(to: prompt)
-            return 0
-        }
+        if let prompt = a.value("prompt") { return reply(to: prompt) ? 0 : 1 }
         let interactive = isatty(STDIN_FILENO) == 1
         while true {
             if interactive { FileHandle.standardOutput.write(Data("> ".utf8)) }
