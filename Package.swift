@@ -32,23 +32,26 @@ let package = Package(
         .target(name: "Tensors", dependencies: ["CBLAS"], swiftSettings: fast),
         .target(name: "Autodiff", dependencies: ["Tensors"], swiftSettings: fast),
         .target(name: "SafeTensors", swiftSettings: fast),
+        // GGUF model files (llama.cpp, Ollama): reader, writer, quant types.
+        .target(name: "GGUF", dependencies: ["SafeTensors"], swiftSettings: fast),
         .target(name: "Tokenizer", swiftSettings: fast),
         .target(name: "ChatData", dependencies: ["Tokenizer"], swiftSettings: fast),
         .target(name: "Llama", dependencies: ["Tensors", "Autodiff", "SafeTensors"], swiftSettings: fast),
         .target(name: "Training", dependencies: ["Tensors", "Autodiff", "SafeTensors", "Tokenizer", "ChatData", "Llama"], swiftSettings: fast),
-        .target(name: "Export", dependencies: ["Tensors", "Autodiff", "SafeTensors", "Llama"], swiftSettings: fast),
+        .target(name: "Export", dependencies: ["Tensors", "Autodiff", "SafeTensors", "GGUF", "Tokenizer", "ChatData", "Llama"], swiftSettings: fast),
         .executableTarget(
             name: "llama-sft",
-            dependencies: ["Tensors", "Autodiff", "SafeTensors", "Tokenizer", "ChatData", "Llama", "Training", "Export"],
+            dependencies: ["Tensors", "Autodiff", "SafeTensors", "GGUF", "Tokenizer", "ChatData", "Llama", "Training", "Export"],
             swiftSettings: fast
         ),
         .testTarget(name: "TensorsTests", dependencies: ["TestSupport", "Tensors"], swiftSettings: fast),
         .testTarget(name: "AutodiffTests", dependencies: ["TestSupport", "Autodiff", "Tensors"], swiftSettings: fast),
         .testTarget(name: "SafeTensorsTests", dependencies: ["TestSupport", "SafeTensors", "Tensors"], swiftSettings: fast),
+        .testTarget(name: "GGUFTests", dependencies: ["TestSupport", "GGUF"], exclude: ["Fixtures"], swiftSettings: fast),
         .testTarget(name: "TokenizerTests", dependencies: ["TestSupport", "Tokenizer"], swiftSettings: fast),
         .testTarget(name: "ChatDataTests", dependencies: ["TestSupport", "ChatData", "Tokenizer"], swiftSettings: fast),
         .testTarget(name: "LlamaTests", dependencies: ["TestSupport", "Llama", "Autodiff", "SafeTensors", "Tensors"], swiftSettings: fast),
         .testTarget(name: "TrainingTests", dependencies: ["TestSupport", "Training", "Llama", "ChatData", "Tokenizer", "SafeTensors", "Tensors", "Autodiff"], swiftSettings: fast),
-        .testTarget(name: "ExportTests", dependencies: ["TestSupport", "Export", "Llama", "Autodiff", "SafeTensors", "Tensors"], swiftSettings: fast),
+        .testTarget(name: "ExportTests", dependencies: ["TestSupport", "Export", "GGUF", "ChatData", "Llama", "Autodiff", "SafeTensors", "Tensors"], swiftSettings: fast),
     ]
 )
