@@ -5,9 +5,9 @@ import Foundation
 /// The loops are plain pointer loops over `loadUnaligned` so LLVM vectorizes them (the data buffer of a
 /// file is only guaranteed 8-aligned from the file start, and a tensor may sit at any offset). With
 /// `-target-cpu x86-64-v3` the F16 loop becomes `vcvtph2ps`.
-enum FloatWidening {
+public enum FloatWidening {
     /// `count` little-endian F32 values at `src` → `dst`.
-    static func f32(_ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, _ count: Int) {
+    public static func f32(_ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, _ count: Int) {
         #if _endian(little)
         memcpy(dst, src, count * 4)
         #else
@@ -18,7 +18,7 @@ enum FloatWidening {
     }
 
     /// bfloat16 is the top half of an fp32 bit pattern, so widening is exact: `bits << 16`.
-    static func bf16(_ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, _ count: Int) {
+    public static func bf16(_ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, _ count: Int) {
         for i in 0..<count {
             let h = UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
             dst[i] = Float(bitPattern: UInt32(h) << 16)
@@ -26,7 +26,7 @@ enum FloatWidening {
     }
 
     /// IEEE binary16 → binary32 (exact).
-    static func f16(_ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, _ count: Int) {
+    public static func f16(_ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, _ count: Int) {
         for i in 0..<count {
             let h = UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
             dst[i] = halfToFloat(h)
@@ -34,7 +34,7 @@ enum FloatWidening {
     }
 
     @inline(__always)
-    static func halfToFloat(_ h: UInt16) -> Float {
+    public static func halfToFloat(_ h: UInt16) -> Float {
         #if (os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64)
         // Swift's Float16 is unavailable on Intel Macs; decode the bits by hand there.
         let sign = UInt32(h & 0x8000) << 16

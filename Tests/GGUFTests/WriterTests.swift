@@ -2,10 +2,10 @@ import Foundation
 import GGUF
 import XCTest
 
-/// The small files under Fixtures/ were made by the `gguf` Python package (see Fixtures/README.md).
+/// The small files under WriterFixtures/ were made by the `gguf` Python package (see WriterFixtures/README.md).
 enum WriterFixtures {
     static func url(_ name: String, file: String = #filePath) -> URL {
-        URL(fileURLWithPath: file).deletingLastPathComponent().appendingPathComponent("Fixtures").appendingPathComponent(name)
+        URL(fileURLWithPath: file).deletingLastPathComponent().appendingPathComponent("WriterFixtures").appendingPathComponent(name)
     }
 
     static func floats(_ name: String) throws -> [Float] {
