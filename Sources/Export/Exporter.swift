@@ -8,6 +8,8 @@ public struct ExportReport: Sendable {
     public enum Kind: String, Sendable {
         case merged = "merged model"
         case adapter = "PEFT adapter"
+        case ggufModel = "merged GGUF model"
+        case ggufAdapter = "llama.cpp LoRA adapter (GGUF)"
     }
 
     public var kind: Kind
@@ -66,11 +68,20 @@ public enum Exporter {
 
         let inputs = [source.adapterDirectory, baseDirectory] + (source.runDirectory.map { [$0] } ?? [])
         let output = try OutputDirectory.prepare(options.output, force: options.force, inputs: inputs)
-        var report = ExportReport(kind: options.adapterOnly ? .adapter : .merged, output: output.finalPath, source: source,
+        let kind: ExportReport.Kind = options.format == .gguf ? (options.adapterOnly ? .ggufAdapter : .ggufModel)
+            : (options.adapterOnly ? .adapter : .merged)
+        var report = ExportReport(kind: kind, output: output.finalPath, source: source,
                                   baseModel: baseDirectory, lora: adapters.config, files: [],
                                   training: TrainingSummary.read(source: source))
         do {
-            if options.adapterOnly {
+            let title = (output.finalPath as NSString).lastPathComponent
+            if options.format == .gguf && options.adapterOnly {
+                try GGUFExport.writeAdapter(adapters, config: config, title: title, into: output.temporaryPath, report: &report, log: log)
+            } else if options.format == .gguf {
+                let format = try ChatFormat.resolve(source: source, override: options.chatTemplate, log: log)
+                try GGUFExport.writeMerged(type: options.ggufType, config: config, adapters: adapters, baseDirectory: baseDirectory,
+                                           format: format, title: title, into: output.temporaryPath, report: &report, log: log)
+            } else if options.adapterOnly {
                 try writeAdapter(adapters, baseName: metadata.baseModelNameOrPath ?? baseDirectory, config: config,
                                  into: output.temporaryPath, check: options.check, report: &report, log: log)
             } else {
@@ -204,6 +215,9 @@ public enum Exporter {
 
     private static func card(_ r: ExportReport, baseName: String?) -> ModelCard.Facts {
         var weights: String?
+        if r.kind == .ggufModel {
+            weights = "\(r.dtypes.joined(separator: "/")), \(String(format: "%.2f GB", Double(r.weightBytes) / 1e9)), \(GGUFExport.modelFileName)"
+        }
         if r.kind == .merged {
             let size = String(format: "%.2f GB", Double(r.weightBytes) / 1e9)
             weights = "\(r.dtypes.joined(separator: "/")), \(size), \(r.shardCount == 1 ? "model.safetensors" : "\(r.shardCount) shards")"
@@ -212,7 +226,7 @@ public enum Exporter {
             }
         }
         return ModelCard.Facts(
-            title: (r.output as NSString).lastPathComponent, merged: r.kind == .merged,
+            title: (r.output as NSString).lastPathComponent, kind: r.kind,
             baseModel: baseName.map { $0 == r.baseModel ? $0 : "\($0) (local copy: \(r.baseModel))" } ?? r.baseModel,
             adapterSource: r.source.adapterDirectory, sourceKind: r.source.kind, lora: r.lora, weightsDescription: weights,
             training: r.training, checkDescription: r.check?.summary ?? r.adapterRoundTrip)
