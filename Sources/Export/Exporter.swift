@@ -39,6 +39,8 @@ public struct ExportReport: Sendable {
     public var check: MergeCheck?
     /// The adapter round-trip check result (adapter exports, unless disabled).
     public var adapterRoundTrip: String?
+    /// The merged GGUF's read-back check (the file reopened by the strict reader).
+    public var readBackCheck: String?
     /// Resident set before the weights were written, and the process's peak right after (Linux).
     public var residentBytesBeforeWrite: Int?
     public var peakResidentBytesAfterWrite: Int?
@@ -76,11 +78,13 @@ public enum Exporter {
         do {
             let title = (output.finalPath as NSString).lastPathComponent
             if options.format == .gguf && options.adapterOnly {
-                try GGUFExport.writeAdapter(adapters, config: config, title: title, into: output.temporaryPath, report: &report, log: log)
+                try GGUFExport.writeAdapter(adapters, config: config, title: title, into: output.temporaryPath, check: options.check,
+                                            report: &report, log: log)
             } else if options.format == .gguf {
                 let format = try ChatFormat.resolve(source: source, override: options.chatTemplate, log: log)
                 try GGUFExport.writeMerged(type: options.ggufType, config: config, adapters: adapters, baseDirectory: baseDirectory,
-                                           format: format, title: title, into: output.temporaryPath, report: &report, log: log)
+                                           format: format, title: title, into: output.temporaryPath, check: options.check,
+                                           report: &report, log: log)
             } else if options.adapterOnly {
                 try writeAdapter(adapters, baseName: metadata.baseModelNameOrPath ?? baseDirectory, config: config,
                                  into: output.temporaryPath, check: options.check, report: &report, log: log)
@@ -229,6 +233,6 @@ public enum Exporter {
             title: (r.output as NSString).lastPathComponent, kind: r.kind,
             baseModel: baseName.map { $0 == r.baseModel ? $0 : "\($0) (local copy: \(r.baseModel))" } ?? r.baseModel,
             adapterSource: r.source.adapterDirectory, sourceKind: r.source.kind, lora: r.lora, weightsDescription: weights,
-            training: r.training, checkDescription: r.check?.summary ?? r.adapterRoundTrip)
+            training: r.training, checkDescription: r.check?.summary ?? r.adapterRoundTrip ?? r.readBackCheck)
     }
 }

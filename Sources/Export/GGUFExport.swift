@@ -19,7 +19,7 @@ enum GGUFExport {
 
     /// Writes `model.gguf` and `Modelfile` into `directory`.
     static func writeMerged(type: GGUFOutputType, config c: LlamaConfig, adapters: LoRAAdapters, baseDirectory: String,
-                            format: ChatFormat, title: String, into directory: String, report: inout ExportReport,
+                            format: ChatFormat, title: String, into directory: String, check: Bool, report: inout ExportReport,
                             log: (String) -> Void) throws {
         let files = try SafeTensorsCollection(directory: baseDirectory)
         let plan = GGUFModelPlan.tensors(c, adapters: adapters, type: type)
@@ -64,6 +64,7 @@ enum GGUFExport {
         log("writing \(plan.count) tensors (\(type.rawValue)) to \(path)")
         try GGUFWriter.write(metadata: metadata, tensors: tensors, to: path)
         report.peakResidentBytesAfterWrite = ProcessMemory.peakResidentBytes
+        if check { try checkStructure(path: path, plan: plan, metadataCount: metadata.count, directory: directory, report: &report, log: log) }
         report.tensorCount = plan.count
         report.weightBytes = tensors.reduce(0) { $0 + ($1.byteCount ?? 0) }
         report.mergedTensorCount = stats.mergedTensors
@@ -76,6 +77,20 @@ enum GGUFExport {
         try ModelDirectoryFiles.write(try Modelfile.text(ggufFileName: modelFileName, format: format, stops: stops),
                                       to: join(directory, "Modelfile"))
         log("Modelfile: template \(format.template.rawValue), stop \(stops.joined(separator: " "))")
+    }
+
+    /// Reopens the written file with the strict reader: every tensor of the plan with its type and
+    /// dimensions, the metadata count, and the chat template key.
+    private static func checkStructure(path: String, plan: [GGUFPlannedTensor], metadataCount: Int, directory: String,
+                                       report: inout ExportReport, log: (String) -> Void) throws {
+        let file = try GGUFFile(path: path)
+        let expected = plan.map { "\($0.name) \($0.type) \($0.dimensions)" }
+        let found = file.tensors.map { "\($0.name) \($0.type) \($0.dimensions)" }
+        guard expected == found, file.metadata.count == metadataCount, file["tokenizer.chat_template"] != nil else {
+            throw ExportError.checkFailed(output: directory, reason: "\(path) reads back with other tensors or metadata than were written")
+        }
+        report.readBackCheck = "reopened by the GGUF reader: \(found.count) tensors and \(metadataCount) metadata keys as written"
+        log("check: " + report.readBackCheck!)
     }
 
     /// Widens, merges, permutes and encodes one tensor, in blocks of whole heads of about 1 MB of fp32.
@@ -197,7 +212,7 @@ enum GGUFExport {
     /// Writes `adapter.gguf`: per adapted projection `<name>.lora_a` (ne `[in, r]`) and `<name>.lora_b`
     /// (ne `[r, out]`, q/k rows in llama.cpp's order), F32; `adapter.lora.alpha` = scale · r, so that
     /// llama.cpp's `alpha / r` gives the training scale (rsLoRA included).
-    static func writeAdapter(_ adapters: LoRAAdapters, config c: LlamaConfig, title: String, into directory: String,
+    static func writeAdapter(_ adapters: LoRAAdapters, config c: LlamaConfig, title: String, into directory: String, check: Bool,
                              report: inout ExportReport, log: (String) -> Void) throws {
         let r = adapters.config.rank
         var metadata: [(key: String, value: GGUFValue)] = [
@@ -235,5 +250,24 @@ enum GGUFExport {
         report.shardCount = 1
         report.dtypes = ["F32"]
         log("wrote \(path): \(tensors.count) tensors, adapter.lora.alpha \(adapters.config.scale * Float(r)) (scale \(adapters.config.scale), r \(r))")
+        guard check else { return }
+
+        // Round trip: read the file back (q/k rows returned to Hugging Face order); every bit and the scale
+        // must come back.
+        let again = try GGUFAdapterReader.load(path: path, model: c)
+        guard again.config.scale == adapters.config.scale, again.config.rank == r else {
+            throw ExportError.checkFailed(output: directory, reason: "the adapter reads back with r \(again.config.rank), scale \(again.config.scale)")
+        }
+        for (layer, row) in adapters.pairs.enumerated() {
+            for (p, pair) in row {
+                guard let back = again.pairs[layer][p],
+                      pair.a.value.buffer.elementsEqual(back.a.value.buffer, by: { $0.bitPattern == $1.bitPattern }),
+                      pair.b.value.buffer.elementsEqual(back.b.value.buffer, by: { $0.bitPattern == $1.bitPattern }) else {
+                    throw ExportError.checkFailed(output: directory, reason: "layer \(layer) \(p.rawValue) differs after the round trip")
+                }
+            }
+        }
+        report.adapterRoundTrip = "\(tensors.count) tensors read back identical (q/k rows restored), scale \(again.config.scale)"
+        log("check: " + report.adapterRoundTrip!)
     }
 }

@@ -110,7 +110,7 @@ enum ExportCommand {
                 lines.append(String(format: "  memory: resident %.0f MB before writing, peak %.0f MB", Double(before) / 1e6, Double(peak) / 1e6))
             }
             if let c = r.check { lines.append("  check passed: " + c.summary) }
-        } else if let rt = r.adapterRoundTrip {
+        } else if let rt = r.adapterRoundTrip ?? r.readBackCheck {
             lines.append("  check passed: " + rt)
         }
         return lines.joined(separator: "\n")
