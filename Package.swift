@@ -36,8 +36,8 @@ let package = Package(
         .target(name: "GGUF", dependencies: ["SafeTensors"], swiftSettings: fast),
         .target(name: "Tokenizer", swiftSettings: fast),
         .target(name: "ChatData", dependencies: ["Tokenizer"], swiftSettings: fast),
-        .target(name: "Llama", dependencies: ["Tensors", "Autodiff", "SafeTensors"], swiftSettings: fast),
-        .target(name: "Training", dependencies: ["Tensors", "Autodiff", "SafeTensors", "Tokenizer", "ChatData", "Llama"], swiftSettings: fast),
+        .target(name: "Llama", dependencies: ["Tensors", "Autodiff", "SafeTensors", "GGUF"], swiftSettings: fast),
+        .target(name: "Training", dependencies: ["Tensors", "Autodiff", "SafeTensors", "GGUF", "Tokenizer", "ChatData", "Llama"], swiftSettings: fast),
         .target(name: "Export", dependencies: ["Tensors", "Autodiff", "SafeTensors", "GGUF", "Tokenizer", "ChatData", "Llama"], swiftSettings: fast),
         .executableTarget(
             name: "llama-sft",
@@ -51,8 +51,8 @@ let package = Package(
                     exclude: ["Fixtures", "WriterFixtures"], swiftSettings: fast),
         .testTarget(name: "TokenizerTests", dependencies: ["TestSupport", "Tokenizer"], swiftSettings: fast),
         .testTarget(name: "ChatDataTests", dependencies: ["TestSupport", "ChatData", "Tokenizer"], swiftSettings: fast),
-        .testTarget(name: "LlamaTests", dependencies: ["TestSupport", "Llama", "Autodiff", "SafeTensors", "Tensors"], swiftSettings: fast),
-        .testTarget(name: "TrainingTests", dependencies: ["TestSupport", "Training", "Llama", "ChatData", "Tokenizer", "SafeTensors", "Tensors", "Autodiff"], swiftSettings: fast),
+        .testTarget(name: "LlamaTests", dependencies: ["TestSupport", "Llama", "GGUF", "Autodiff", "SafeTensors", "Tensors"], swiftSettings: fast),
+        .testTarget(name: "TrainingTests", dependencies: ["TestSupport", "Training", "GGUF", "Llama", "ChatData", "Tokenizer", "SafeTensors", "Tensors", "Autodiff"], swiftSettings: fast),
         .testTarget(name: "ExportTests", dependencies: ["TestSupport", "Export", "GGUF", "ChatData", "Llama", "Autodiff", "SafeTensors", "Tensors"], swiftSettings: fast),
     ]
 )

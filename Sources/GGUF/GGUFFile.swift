@@ -191,6 +191,11 @@ public final class GGUFFile: @unchecked Sendable {
         tensorIndex[name].map { tensors[$0] }
     }
 
+    /// The header: everything before the data section (metadata and tensor entries).
+    public var headerBytes: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: file.bytes[0..<min(dataOffset, file.bytes.count)])
+    }
+
     /// The raw bytes of a tensor inside the mapping (valid while this file lives).
     public func bytes(of tensor: GGUFTensorInfo) -> UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(rebasing: file.bytes[(dataOffset + tensor.offset)..<(dataOffset + tensor.offset + tensor.byteCount)])

@@ -207,6 +207,12 @@ public final class Trainer {
         var isDir: ObjCBool = false
         let config = FileManager.default.fileExists(atPath: configPath, isDirectory: &isDir) && isDir.boolValue
             ? (configPath as NSString).appendingPathComponent("config.json") : configPath
+        if let gguf = model.gguf {
+            // A GGUF file holds its config in its header (metadata and tensor entries); never read the whole file.
+            mix(gguf.headerBytes)
+            for t in gguf.tensors { mix(UnsafeRawBufferPointer(rebasing: gguf.bytes(of: t).prefix(256))) }
+            return hasher.hex
+        }
         mix(FileManager.default.contents(atPath: config) ?? Data())
         if let files = model.source {
             for name in files.names.sorted() {
