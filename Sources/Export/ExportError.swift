@@ -38,7 +38,7 @@ public enum ExportError: LocalizedError, Sendable {
                 + "directory with config.json and model.safetensors)."
         case let .notAModelDirectory(path, origin):
             return "\(path) (from \(origin)): not a model directory: it needs config.json and model.safetensors "
-                + "(or model.safetensors.index.json with its shards). Pass --base MODEL_DIR."
+                + "(or model.safetensors.index.json with its shards), or it must be a .gguf file. Pass --base MODEL."
         case let .outputNotEmpty(path):
             return "\(path): the output directory exists and is not empty. Choose another --out, or pass --force to "
                 + "replace it (the old directory is removed only after the new one is complete)."

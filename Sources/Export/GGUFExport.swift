@@ -12,47 +12,20 @@ enum GGUFExport {
     static let modelFileName = "model.gguf"
     static let adapterFileName = "adapter.gguf"
 
-    /// Reads rows `[start, start + count)` of a base tensor (Hugging Face name and layout) as fp32.
-    typealias RowReader = (_ name: String, _ start: Int, _ count: Int, _ into: UnsafeMutablePointer<Float>) throws -> Void
-
     // MARK: merged model
 
     /// Writes `model.gguf` and `Modelfile` into `directory`.
     static func writeMerged(type: GGUFOutputType, config c: LlamaConfig, adapters: LoRAAdapters, baseDirectory: String,
                             format: ChatFormat, title: String, into directory: String, check: Bool, report: inout ExportReport,
                             log: (String) -> Void) throws {
-        let files = try SafeTensorsCollection(directory: baseDirectory)
         let plan = GGUFModelPlan.tensors(c, adapters: adapters, type: type)
-        var sourceTypes: [String: DType] = [:]
-        for t in plan {
-            guard let name = t.source else { continue }
-            guard let info = try files.info(name) else {
-                throw LlamaError.missingTensor(file: files.indexPath ?? files.directory, name: name)
-            }
-            guard info.shape == t.shape else {
-                throw LlamaError.wrongShape(file: try files.file(for: name).path, name: name, expected: t.shape, found: info.shape)
-            }
-            guard FloatCoding.isFloat(info.dtype) else {
-                throw ExportError.unsupportedTensor(file: try files.file(for: name).path, tensor: name, reason: "dtype \(info.dtype.rawValue) cannot be merged")
-            }
-            sourceTypes[name] = info.dtype
-        }
         for t in plan where t.type != type.ggmlType && t.shape.count == 2 {
             log("note: \(t.name) is written as \(t.type.name): its rows of \(t.columns) are not whole \(type.ggmlType.name) blocks")
         }
-        let raw = RawTensorReader(files: files)
-        let readRows: RowReader = { name, start, count, into in
-            guard let dtype = sourceTypes[name], let info = try files.info(name) else { return }
-            let columns = info.shape.count == 2 ? info.shape[1] : info.shape.reduce(1, *)
-            let bytes = dtype.bitSize / 8
-            let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(1, count * columns * bytes), alignment: 64)
-            defer { buffer.deallocate() }
-            try raw.read(name, byteOffset: start * columns * bytes, count: count * columns * bytes, into: buffer)
-            FloatCoding.widen(buffer, dtype, into: into, count: count * columns)
-        }
-
-        let vocabulary = try vocabularyFor(baseDirectory: baseDirectory, config: c)
+        let base = try GGUFMergeBase.open(baseDirectory, config: c, plan: plan)
+        let readRows = base.readRows, vocabulary = base.vocabulary
         let metadata = try modelMetadata(config: c, type: type, vocabulary: vocabulary, format: format, title: title, log: log)
+            + base.extraTokenizerMetadata
         let stats = MergeStatistics()
         let tensors = plan.map { t in
             GGUFTensorToWrite(name: t.name, type: t.type, dimensions: t.dimensions) { out in
@@ -94,7 +67,7 @@ enum GGUFExport {
     }
 
     /// Widens, merges, permutes and encodes one tensor, in blocks of whole heads of about 1 MB of fp32.
-    private static func produce(_ t: GGUFPlannedTensor, config c: LlamaConfig, adapters: LoRAAdapters, readRows: RowReader,
+    private static func produce(_ t: GGUFPlannedTensor, config c: LlamaConfig, adapters: LoRAAdapters, readRows: GGUFMergeBase.RowReader,
                                 stats: MergeStatistics, into out: UnsafeMutableRawBufferPointer) throws {
         guard let base = out.baseAddress else { return }
         guard let source = t.source else {
@@ -201,7 +174,7 @@ enum GGUFExport {
     /// turn — those the vocabulary has, each once.
     static func stopTokens(format: ChatFormat, config c: LlamaConfig, vocabulary v: GGUFVocabulary) -> [String] {
         var stops = [format.endOfTurnToken]
-        for id in c.eosTokenIDs where v.tokens.indices.contains(id) && v.types[id] == .control { stops.append(v.tokens[id]) }
+        for id in c.eosTokenIDs where v.tokens.indices.contains(id) && v.types[id] == GGUFVocabulary.TokenType.control { stops.append(v.tokens[id]) }
         stops.append(format.turnStartToken)
         var seen = Set<String>()
         return stops.filter { v.id(of: $0) != nil && seen.insert($0).inserted }

@@ -47,7 +47,7 @@ enum GGUFModelPlan {
         }
         plan.append(vector("model.norm.weight"))
         if !c.tieWordEmbeddings { plan.append(matrix("lm_head.weight", [c.vocabSize, c.hiddenSize])) }
-        if case .llama3 = c.ropeScaling {
+        if c.ropeScaling != .none {
             plan.append(GGUFPlannedTensor(source: nil, name: GGUFTensorNames.ropeFrequencies, shape: [c.headDim / 2], type: .f32,
                                           merge: nil, permutedHeads: nil))
         }
@@ -63,7 +63,9 @@ enum GGUFModelPlan {
     /// llama.cpp's per-frequency RoPE divisors for Llama 3.1/3.2 scaling (`convert_hf_to_gguf.py`,
     /// `LlamaModel.generate_extra_tensors`): 1 for short wavelengths, `factor` for long ones, and the
     /// blend `1 / ((1 - s)/factor + s)` between, with `s = (old_context / wavelength - low) / (high - low)`.
+    /// A GGUF base's own factors are written back unchanged.
     static func ropeFreqs(_ c: LlamaConfig) -> [Float] {
+        if case .frequencyFactors(let factors) = c.ropeScaling { return factors }
         guard case let .llama3(factor, low, high, original) = c.ropeScaling else { return [] }
         let lowWavelength = original / low, highWavelength = original / high
         return (0..<(c.headDim / 2)).map { i in

@@ -8,13 +8,13 @@ import Tokenizer
 /// special tokens typed CONTROL, other added tokens USER_DEFINED (CONTROL when they look like `<|…|>`),
 /// everything else NORMAL; merges as `"left right"` strings in rank order.
 struct GGUFVocabulary {
-    /// llama.cpp's `llama_token_type` values.
-    enum TokenType: Int32 {
-        case normal = 1, control = 3, userDefined = 4, unused = 5
+    /// llama.cpp's `llama_token_type` values (a GGUF base may also hold UNKNOWN 2 and BYTE 6).
+    enum TokenType {
+        static let normal: Int32 = 1, control: Int32 = 3, userDefined: Int32 = 4, unused: Int32 = 5
     }
 
     var tokens: [String]
-    var types: [TokenType]
+    var types: [Int32]
     var merges: [String]
     /// `tokenizer.ggml.pre`: which pre-tokenizer llama.cpp must use.
     var pre: String
@@ -34,24 +34,24 @@ struct GGUFVocabulary {
         }
         guard (model["type"] as? String ?? "BPE") == "BPE" else { throw bad("model.type is not BPE; only byte-level BPE vocabularies can be written to GGUF") }
 
-        var byID: [Int: (String, TokenType)] = [:]
+        var byID: [Int: (String, Int32)] = [:]
         for (token, value) in vocab {
             guard let id = (value as? NSNumber)?.intValue, id >= 0 else { throw bad("model.vocab[\"\(token)\"] is not a token id") }
-            byID[id] = (token, .normal)
+            byID[id] = (token, TokenType.normal)
         }
         for case let added as [String: Any] in json["added_tokens"] as? [Any] ?? [] {
             guard let id = (added["id"] as? NSNumber)?.intValue, id >= 0, let content = added["content"] as? String else {
                 throw bad("added_tokens holds an entry without an integer id and a string content")
             }
             let looksSpecial = content.hasPrefix("<|") && content.hasSuffix("|>")
-            byID[id] = (content, (added["special"] as? Bool ?? false) || looksSpecial ? .control : .userDefined)
+            byID[id] = (content, (added["special"] as? Bool ?? false) || looksSpecial ? TokenType.control : TokenType.userDefined)
         }
         let count = max(vocabularySize, (byID.keys.max() ?? -1) + 1)
-        var tokens: [String] = [], types: [TokenType] = []
+        var tokens: [String] = [], types: [Int32] = []
         tokens.reserveCapacity(count)
         types.reserveCapacity(count)
         for id in 0..<count {
-            let (token, type) = byID[id] ?? ("[PAD\(id)]", .unused)
+            let (token, type) = byID[id] ?? ("[PAD\(id)]", TokenType.unused)
             tokens.append(token)
             types.append(type)
         }
@@ -67,6 +67,21 @@ struct GGUFVocabulary {
             }
         }
         return GGUFVocabulary(tokens: tokens, types: types, merges: merges, pre: try preName(preTokenizer, path: path))
+    }
+
+    /// The vocabulary of a GGUF base, as its converter wrote it.
+    static func load(gguf file: GGUFFile) throws -> GGUFVocabulary {
+        func bad(_ key: String, _ reason: String) -> ExportError { .unsupportedTensor(file: file.path, tensor: key, reason: reason) }
+        guard file["tokenizer.ggml.model"]?.stringValue == "gpt2" else {
+            throw bad("tokenizer.ggml.model", "only byte-level BPE (\"gpt2\") vocabularies are exported, found \(file["tokenizer.ggml.model"]?.summary ?? "none")")
+        }
+        let tokens = file["tokenizer.ggml.tokens"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        let types = file["tokenizer.ggml.token_type"]?.arrayValue?.compactMap { $0.intValue.map(Int32.init) } ?? []
+        let merges = file["tokenizer.ggml.merges"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        guard !tokens.isEmpty, types.count == tokens.count else {
+            throw bad("tokenizer.ggml.tokens", "tokens and token_type are missing or of different lengths")
+        }
+        return GGUFVocabulary(tokens: tokens, types: types, merges: merges, pre: file["tokenizer.ggml.pre"]?.stringValue ?? "default")
     }
 
     /// The llama.cpp pre-tokenizer name for the steps our loader recognised.
@@ -87,7 +102,7 @@ struct GGUFVocabulary {
             ("tokenizer.ggml.model", .string("gpt2")),
             ("tokenizer.ggml.pre", .string(pre)),
             ("tokenizer.ggml.tokens", .array(elementType: .string, tokens.map { .string($0) })),
-            ("tokenizer.ggml.token_type", .array(elementType: .int32, types.map { .int32($0.rawValue) })),
+            ("tokenizer.ggml.token_type", .array(elementType: .int32, types.map { .int32($0) })),
             ("tokenizer.ggml.merges", .array(elementType: .string, merges.map { .string($0) })),
         ]
     }

@@ -247,6 +247,51 @@ final class GGUFExportTests: XCTestCase {
         }
     }
 
+    /// A GGUF file as the base: its weights are dequantized with q/k rows returned to Hugging Face order,
+    /// merged, and written back in llama.cpp's order; its vocabulary is carried over.
+    func testMergedExportFromAGGUFBase() throws {
+        let (first, _, _) = try makeSource(base: tinyBase)
+        let baseFile = try scratchDirectory(self) + "/base.gguf"
+        try FileManager.default.copyItem(atPath: try export(first) { $0.ggufType = .f32 }.output + "/model.gguf", toPath: baseFile)
+
+        let (source, adapters, c) = try makeSource(base: baseFile)
+        let report = try export(source) { $0.ggufType = .f32 }
+        let base = try GGUFFile(path: baseFile), out = try GGUFFile(path: report.output + "/model.gguf")
+        func floats(_ file: GGUFFile, _ name: String) throws -> [Float] {
+            let info = try XCTUnwrap(file.tensor(named: name))
+            var x = [Float](repeating: 0, count: info.elementCount)
+            try x.withUnsafeMutableBufferPointer { try file.dequantize(info, into: $0.baseAddress!) }
+            return x
+        }
+        /// The inverse of `ggufRowOrder`: HF row c·d/2 + j is GGUF row 2j + c.
+        func hfRowOrder(_ x: [Float], rows: Int, columns: Int) -> [Float] {
+            var out = x
+            let d = c.headDim
+            for h in 0..<(rows / d) {
+                for j in 0..<(d / 2) {
+                    for k in 0..<2 {
+                        let from = (h * d + 2 * j + k) * columns, to = (h * d + k * d / 2 + j) * columns
+                        out.replaceSubrange(to..<to + columns, with: x[from..<from + columns])
+                    }
+                }
+            }
+            return out
+        }
+        for (p, name) in [(Projection.q, "attn_q"), (.k, "attn_k"), (.down, "ffn_down")] {
+            let shape = p.shape(c), gguf = "blk.2.\(name).weight"
+            var w = try floats(base, gguf)
+            if p != .down { w = hfRowOrder(w, rows: shape[0], columns: shape[1]) }
+            var want = merged(w, try XCTUnwrap(adapters.pairs[2][p]), scale: adapters.config.scale, rows: shape[0], columns: shape[1])
+            if p != .down { want = ggufRowOrder(want, rows: shape[0], columns: shape[1], headDim: c.headDim) }
+            XCTAssertEqual(try floats(out, gguf), want, gguf)
+        }
+        XCTAssertEqual(try floats(out, "token_embd.weight"), try floats(base, "token_embd.weight"))
+        XCTAssertEqual(out["tokenizer.ggml.tokens"], base["tokenizer.ggml.tokens"])
+        XCTAssertEqual(out["tokenizer.ggml.merges"], base["tokenizer.ggml.merges"])
+        XCTAssertEqual(out["tokenizer.ggml.pre"], .string("llama-bpe"))
+        XCTAssertEqual(out["tokenizer.ggml.eos_token_id"], base["tokenizer.ggml.eot_token_id"])
+    }
+
     func testSourceWithoutRecipeNeedsATemplate() throws {
         let (source, _, _) = try makeSource(base: tinyBase)
         try FileManager.default.removeItem(atPath: source + "/recipe.json")
