@@ -59,6 +59,10 @@ public enum Exporter {
     public static func export(_ options: ExportOptions, log: (String) -> Void = { _ in }) throws -> ExportReport {
         let source = try ExportSource.resolve(options.source, log: log)
         let baseDirectory = try source.baseModelDirectory(explicit: options.baseModel, log: log)
+        if ModelSource(path: baseDirectory).isGGUF && options.format == .safetensors && !options.adapterOnly {
+            throw ExportError.unsupportedCombination(base: baseDirectory, reason: "a merged safetensors model cannot be exported from a "
+                + "GGUF base yet; export --format gguf (merged GGUF), or --adapter-only (PEFT adapter)")
+        }
         let config = try LlamaConfig.load(path: baseDirectory)
         let (adapters, metadata) = try PEFTAdapter.load(directory: source.adapterDirectory, model: config)
         for (name, variable) in adapters.namedParameters where variable.value.buffer.contains(where: { !$0.isFinite }) {
