@@ -1,3 +1,4 @@
+import Seeds
 import Tensors
 
 /// Finite-difference gradient checker.
@@ -27,7 +28,7 @@ public enum GradCheck {
         let probeTape = Tape()
         let y0 = forward(probeTape)
         let r = Tensor(uninitialized: y0.shape)
-        for i in 0..<r.count { r[i] = DropoutMask.uniform(seed: seed, index: i) * 2 - 1 }
+        for i in 0..<r.count { r[i] = counterUniform(seed: seed, index: i) * 2 - 1 }
         for (_, p) in parameters { p.zeroGrad() }
         probeTape.backward(from: y0, seed: r)
 

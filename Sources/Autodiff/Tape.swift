@@ -86,7 +86,4 @@ public final class Tape {
         }
         nodes.removeAll(keepingCapacity: true)
     }
-
-    /// Drops every recorded node without running it.
-    public func reset() { nodes.removeAll(keepingCapacity: true) }
 }

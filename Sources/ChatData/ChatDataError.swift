@@ -39,6 +39,9 @@ public enum ChatDataError: Error, LocalizedError, Sendable, Equatable {
     case unknownFileKind(path: String, detail: String)
     /// A record is invalid and `on_invalid` is `error`.
     case invalidRecord(source: RecordSource, reason: InvalidReason, detail: String)
+    /// A Parquet file is damaged, or uses a feature or column shape the reader does not support.
+    /// `location` names the place in the file (footer, row group, column, page).
+    case parquet(path: String, location: String, problem: String, fix: String)
     /// The JSON array around the records is broken (e.g. unterminated), so records cannot be located.
     case malformedFile(path: String, line: Int, detail: String)
     /// No record tells which format the file holds.
@@ -59,9 +62,11 @@ public enum ChatDataError: Error, LocalizedError, Sendable, Equatable {
         case let .unwritableFile(path, reason):
             return "\(path): cannot write (\(reason)); check that the folder exists and is writable"
         case let .unknownFileKind(path, detail):
-            return "\(path): not a JSONL or JSON-array file (\(detail)); convert it to JSONL, one JSON object per line (Parquet: e.g. pandas.read_parquet(...).to_json(path, orient=\"records\", lines=True))"
+            return "\(path): not a JSONL, JSON-array or Parquet file (\(detail)); convert it to JSONL, one JSON object per line, or give Parquet files a .parquet name"
         case let .invalidRecord(source, reason, detail):
             return "\(source): \(detail) [\(reason.rawValue)]; fix: \(reason.fix), or set \"on_invalid\": \"skip\" to skip such records"
+        case let .parquet(path, location, problem, fix):
+            return "\(path): \(location): \(problem); \(fix)"
         case let .malformedFile(path, line, detail):
             return "\(path):\(line): \(detail); fix the JSON array (or use JSONL: one object per line)"
         case let .undetectableFormat(path, keys):

@@ -17,20 +17,26 @@ public struct Message: Sendable, Hashable {
 /// Where a record came from: file path, 1-based line of its first byte, 0-based record index in the file.
 ///
 /// `record` counts every non-empty JSONL line (or JSON array element), valid or not, so for a file without
-/// empty lines `record == line - 1`.
+/// empty lines `record == line - 1`. In a Parquet file `record` is the 0-based row, `line` is `record + 1`,
+/// and `rowGroup` is the row group that holds the row.
 public struct RecordSource: Sendable, Hashable, CustomStringConvertible {
     public let file: String
     public let line: Int
     public let record: Int
+    public let rowGroup: Int?
 
-    public init(file: String, line: Int, record: Int) {
+    public init(file: String, line: Int, record: Int, rowGroup: Int? = nil) {
         self.file = file
         self.line = line
         self.record = record
+        self.rowGroup = rowGroup
     }
 
-    /// `file:line`, the form editors and error messages use.
-    public var description: String { "\(file):\(line)" }
+    /// `file:line`, the form editors and error messages use; `file: row R (row group G)` for Parquet.
+    public var description: String {
+        if let rowGroup { return "\(file): row \(record) (row group \(rowGroup))" }
+        return "\(file):\(line)"
+    }
 }
 
 /// A validated conversation with the record's other string fields kept as metadata (never trained).

@@ -1,9 +1,10 @@
 /// Everything the data pipeline needs from a recipe. Relative paths are used as given (relative to the
 /// current directory); the recipe loader resolves them first.
 public struct DataOptions: Sendable {
-    /// Training dataset file (JSONL or JSON array).
+    /// Training dataset: a JSONL, JSON-array or Parquet file, a directory of them, or a glob of shards
+    /// (see ``DatasetPaths``).
     public var train: String
-    /// Optional evaluation dataset file. Exclusive with `evalFraction`.
+    /// Optional evaluation dataset (same forms as `train`). Exclusive with `evalFraction`.
     public var eval: String?
     /// Fraction of the training file's valid records held out for evaluation (0 = none), see ``evalSelection(categories:fraction:seed:)``.
     public var evalFraction: Double

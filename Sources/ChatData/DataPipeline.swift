@@ -14,16 +14,14 @@ public enum DataPipeline {
                                          maxSeqLen: options.maxSeqLen, truncation: options.truncation)
         var stats = DataStats()
 
-        let trainFile = try DatasetReader.read(path: options.train, format: options.format,
-                                               onInvalid: options.onInvalid, vocabularySize: tokenizer.vocabularySize)
-        let trainRecords = try checkedRecords(trainFile, builder: builder, options: options, stats: &stats)
+        let trainRecords = try records(options.train, builder: builder, options: options,
+                                       vocabularySize: tokenizer.vocabularySize, stats: &stats)
         var train: [Example] = []
         var eval: [Example] = []
 
         if let evalPath = options.eval {
-            let evalFile = try DatasetReader.read(path: evalPath, format: options.format,
-                                                  onInvalid: options.onInvalid, vocabularySize: tokenizer.vocabularySize)
-            let evalRecords = try checkedRecords(evalFile, builder: builder, options: options, stats: &stats)
+            let evalRecords = try records(evalPath, builder: builder, options: options,
+                                          vocabularySize: tokenizer.vocabularySize, stats: &stats)
             train = try build(trainRecords, builder: builder, stats: &stats)
             eval = try build(evalRecords, builder: builder, stats: &stats)
         } else {
@@ -43,6 +41,19 @@ public enum DataPipeline {
             throw ChatDataError.noExamples(path: options.train, detail: "\(stats.records) records, \(stats.valid) valid, \(stats.skippedTotal) skipped, \(stats.dropped) dropped")
         }
         return PreparedData(train: train, eval: eval, stats: stats)
+    }
+
+    /// The checked records of every file `path` names (a file, a directory or a glob, see ``DatasetPaths``),
+    /// in file-name order; each file gets its own summary in `stats`.
+    static func records(_ path: String, builder: ExampleBuilder, options: DataOptions, vocabularySize: Int,
+                        stats: inout DataStats) throws -> [DatasetRecord] {
+        var records: [DatasetRecord] = []
+        for file in try DatasetPaths.expand(path) {
+            let read = try DatasetReader.read(path: file, format: options.format, onInvalid: options.onInvalid,
+                                              vocabularySize: vocabularySize)
+            records += try checkedRecords(read, builder: builder, options: options, stats: &stats)
+        }
+        return records
     }
 
     /// Records of a file after the template-dependent check (BOS of pre-tokenized records), with the file's

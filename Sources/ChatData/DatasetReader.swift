@@ -1,6 +1,7 @@
 import Foundation
+import StrictJSON
 
-/// Reads dataset files (JSONL or JSON array) into validated records.
+/// Reads dataset files (JSONL, JSON array or Parquet) into validated records.
 ///
 /// Rules checked for chat formats: every role is known, a system message appears only first, at least one
 /// assistant message exists, every content is a string. A conversation ending with a user message is
@@ -20,6 +21,10 @@ public enum DatasetReader {
     ///   - vocabularySize: when set, pre-tokenized ids must be below it.
     public static func read(path: String, format: DatasetFormat = .auto, onInvalid: OnInvalid = .error,
                             vocabularySize: Int? = nil) throws -> DatasetFile {
+        if path.lowercased().hasSuffix(".parquet") || ParquetFile.hasMagic(path: path) {
+            return try ParquetDatasetReader.read(path: path, format: format, onInvalid: onInvalid,
+                                                 vocabularySize: vocabularySize)
+        }
         let bytes: [UInt8]
         do {
             bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
@@ -61,24 +66,29 @@ public enum DatasetReader {
             }
         }
         for (index, record) in raw.enumerated() {
-            let source = RecordSource(file: path, line: record.line, record: index)
-            do {
-                let object = try parsed[index].get()
-                file.records.append(try convert(object, format: file.format, source: source,
-                                                vocabularySize: vocabularySize))
-            } catch let error as RecordError {
-                switch onInvalid {
-                case .error:
-                    throw ChatDataError.invalidRecord(source: source, reason: error.reason, detail: error.detail)
-                case .skip:
-                    file.skipped[error.reason, default: 0] += 1
-                    if file.skipExamples.count < skipExampleLimit {
-                        file.skipExamples.append("\(source): \(error.detail) [\(error.reason.rawValue)]")
-                    }
+            try add(parsed[index], source: RecordSource(file: path, line: record.line, record: index), to: &file,
+                    onInvalid: onInvalid, vocabularySize: vocabularySize)
+        }
+        return file
+    }
+
+    /// Converts one parsed record in `file.format` and appends it to `file`, or throws / counts it as skipped.
+    static func add(_ parsed: Result<[String: Any], RecordError>, source: RecordSource, to file: inout DatasetFile,
+                    onInvalid: OnInvalid, vocabularySize: Int?) throws {
+        do {
+            let object = try parsed.get()
+            file.records.append(try convert(object, format: file.format, source: source, vocabularySize: vocabularySize))
+        } catch let error as RecordError {
+            switch onInvalid {
+            case .error:
+                throw ChatDataError.invalidRecord(source: source, reason: error.reason, detail: error.detail)
+            case .skip:
+                file.skipped[error.reason, default: 0] += 1
+                if file.skipExamples.count < skipExampleLimit {
+                    file.skipExamples.append("\(source): \(error.detail) [\(error.reason.rawValue)]")
                 }
             }
         }
-        return file
     }
 
     /// The format a record's keys indicate, nil when none matches.
@@ -283,10 +293,7 @@ public enum DatasetReader {
         return out
     }
 
-    static func isBool(_ number: NSNumber) -> Bool {
-        // JSONSerialization gives booleans the ObjC type "c"; JSON has no chars, so "c" means true/false.
-        String(cString: number.objCType) == "c"
-    }
+    static func isBool(_ number: NSNumber) -> Bool { JSONField.isBoolean(number) }
 
     /// A short description of a JSON value's type for messages.
     static func describe(_ value: Any) -> String {

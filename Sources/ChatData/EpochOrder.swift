@@ -1,3 +1,4 @@
+import Seeds
 /// The order in which an epoch visits `count` examples: a pure function of (seed, epoch).
 ///
 /// `perm_e = FisherYates(0..<count, SplitMix64(epochSeed(seed, epoch)))` (REFERENCE §8). The trainer keeps

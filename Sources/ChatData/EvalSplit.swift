@@ -1,3 +1,4 @@
+import Seeds
 /// Which records go to the evaluation set when it is split off the training file (`eval_fraction`).
 ///
 /// Deterministic in (categories in record order, fraction, seed), stratified by category:

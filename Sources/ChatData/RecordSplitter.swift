@@ -1,4 +1,5 @@
 import Foundation
+import StrictJSON
 
 /// The bytes of one record in a dataset file and where it starts.
 struct RawRecord {
@@ -20,7 +21,7 @@ enum RecordSplitter {
         var start = 0
         if bytes.count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF { start = 3 }
         var first = start
-        while first < bytes.count && isJSONSpace(bytes[first]) { first += 1 }
+        while first < bytes.count && JSONArrayElements.isSpace(bytes[first]) { first += 1 }
         guard first < bytes.count else { return (.jsonl, []) }
         switch bytes[first] {
         case UInt8(ascii: "{"):
@@ -37,7 +38,6 @@ enum RecordSplitter {
         }
     }
 
-    static func isJSONSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 }
 
     private static func splitLines(_ bytes: [UInt8], from start: Int) -> [RawRecord] {
         var records: [RawRecord] = []
@@ -60,64 +60,13 @@ enum RecordSplitter {
         return records
     }
 
-    /// Finds the top-level elements of a JSON array by tracking strings, escapes and bracket depth.
-    /// Each element is parsed later on its own, so one bad element is reported with its own line.
+    /// The top-level elements of a JSON array (see ``JSONArrayElements``): each is parsed later on its
+    /// own, so one bad element is reported with its own line.
     private static func splitArray(_ bytes: [UInt8], open: Int, path: String) throws -> [RawRecord] {
-        var records: [RawRecord] = []
-        var line = 1
-        for b in bytes[0..<open] where b == 0x0A { line += 1 }
-        var index = open + 1
-        var depth = 0
-        var inString = false
-        var escaped = false
-        var elementStart: Int? = nil
-        var elementLine = line
-        var closed = false
-        while index < bytes.count {
-            let b = bytes[index]
-            if b == 0x0A { line += 1 }
-            if inString {
-                if escaped { escaped = false } else if b == UInt8(ascii: "\\") { escaped = true } else if b == UInt8(ascii: "\"") { inString = false }
-                index += 1
-                continue
-            }
-            if depth == 0 && (b == UInt8(ascii: ",") || b == UInt8(ascii: "]")) {
-                if let s = elementStart {
-                    records.append(RawRecord(range: s..<index, line: elementLine))
-                    elementStart = nil
-                } else if b == UInt8(ascii: ",") || !records.isEmpty {
-                    throw ChatDataError.malformedFile(path: path, line: line, detail: "empty element in the JSON array (stray comma)")
-                }
-                if b == UInt8(ascii: "]") {
-                    closed = true
-                    index += 1
-                    break
-                }
-                index += 1
-                continue
-            }
-            if !isJSONSpace(b) && elementStart == nil {
-                elementStart = index
-                elementLine = line
-            }
-            switch b {
-            case UInt8(ascii: "\""): inString = true
-            case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
-            case UInt8(ascii: "}"), UInt8(ascii: "]"): depth -= 1
-            default: break
-            }
-            index += 1
+        do {
+            return try JSONArrayElements.split(bytes, open: open).map { RawRecord(range: $0.range, line: $0.line) }
+        } catch let error as JSONArrayElements.FrameError {
+            throw ChatDataError.malformedFile(path: path, line: error.line, detail: error.reason)
         }
-        guard closed else {
-            throw ChatDataError.malformedFile(path: path, line: elementStart == nil ? line : elementLine,
-                                              detail: "the JSON array is not closed (missing ']' or an unterminated string/object)")
-        }
-        while index < bytes.count {
-            if bytes[index] == 0x0A { line += 1 } else if !isJSONSpace(bytes[index]) {
-                throw ChatDataError.malformedFile(path: path, line: line, detail: "unexpected text after the closing ']' of the JSON array")
-            }
-            index += 1
-        }
-        return records
     }
 }

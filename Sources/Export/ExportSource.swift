@@ -1,5 +1,6 @@
 import Foundation
 import Llama
+import RunLayout
 
 /// Where the adapter to export lives, and the run it came from (if any).
 ///
@@ -38,47 +39,43 @@ public struct ExportSource: Sendable {
         guard isDir.boolValue else { throw ExportError.notASource(path: dir, reason: "it is a file, not a directory") }
 
         if isAdapterDirectory(dir) {
-            let isCheckpoint = fm.fileExists(atPath: join(dir, "trainer_state.json"))
-                || fm.fileExists(atPath: join(dir, "optimizer.safetensors"))
+            let isCheckpoint = fm.fileExists(atPath: join(dir, RunLayout.trainerStateFile))
+                || fm.fileExists(atPath: join(dir, RunLayout.optimizerFile))
             let parent = (dir as NSString).deletingLastPathComponent
             var run: String?
-            if (parent as NSString).lastPathComponent == "checkpoints" {
+            if (parent as NSString).lastPathComponent == RunLayout.checkpointsFolder {
                 let candidate = (parent as NSString).deletingLastPathComponent
-                if fm.fileExists(atPath: join(candidate, "recipe.json")) { run = candidate }
-            } else if (dir as NSString).lastPathComponent == "adapter", fm.fileExists(atPath: join(parent, "recipe.json")) {
+                if fm.fileExists(atPath: join(candidate, RunLayout.recipeFile)) { run = candidate }
+            } else if (dir as NSString).lastPathComponent == RunLayout.finalAdapterFolder, fm.fileExists(atPath: join(parent, RunLayout.recipeFile)) {
                 run = parent
             }
             let kind: Kind = isCheckpoint ? .checkpoint : (run != nil ? .finalAdapter : .adapter)
             return ExportSource(adapterDirectory: dir, kind: kind, runDirectory: run)
         }
 
-        let finalAdapter = join(dir, "adapter")
+        let finalAdapter = join(dir, RunLayout.finalAdapterFolder)
         if isAdapterDirectory(finalAdapter) {
             log("source: run directory; using its final adapter \(finalAdapter)")
             return ExportSource(adapterDirectory: finalAdapter, kind: .finalAdapter, runDirectory: dir)
         }
 
-        let checkpoints = join(dir, "checkpoints")
+        let checkpoints = RunLayout.checkpointsDirectory(dir)
         if fm.fileExists(atPath: checkpoints, isDirectory: &isDir), isDir.boolValue {
-            let latestFile = join(checkpoints, "latest")
-            if let data = fm.contents(atPath: latestFile) {
-                let name = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-                guard !name.isEmpty, !name.contains("/"), name != ".", name != ".." else {
-                    throw ExportError.notASource(path: latestFile, reason: "it should hold a checkpoint folder name such as step-000100, found \"\(name)\"")
-                }
-                let checkpoint = join(checkpoints, name)
+            let latestName: String?
+            do { latestName = try RunLayout.latestName(dir) } catch let error as RunLayout.LatestFileError {
+                throw ExportError.notASource(path: error.path, reason: "it should hold a checkpoint folder name such as step-000100, found \"\(error.found)\"")
+            }
+            if let latestName {
+                let checkpoint = join(checkpoints, latestName)
                 guard isAdapterDirectory(checkpoint) else {
                     throw ExportError.notASource(path: checkpoint, reason: "checkpoints/latest names it, but it has no adapter_config.json and adapter_model.safetensors")
                 }
                 log("source: run directory without a final adapter; using its latest checkpoint \(checkpoint)")
                 return ExportSource(adapterDirectory: checkpoint, kind: .checkpoint, runDirectory: dir)
             }
-            // No `latest` (a crash before it was written): the zero-padded step names sort by step.
-            let steps = ((try? fm.contentsOfDirectory(atPath: checkpoints)) ?? [])
-                .filter { $0.hasPrefix("step-") && isAdapterDirectory(join(checkpoints, $0)) }
-                .sorted()
-            if let last = steps.last {
-                let checkpoint = join(checkpoints, last)
+            // No `latest` (a crash before it was written): the highest complete checkpoint, by the
+            // trainer's own rule (RunLayout), so export never picks a folder a resume would not.
+            if let checkpoint = RunLayout.completeCheckpoints(dir).last {
                 log("source: run directory without adapter/ or checkpoints/latest; using the highest checkpoint \(checkpoint)")
                 return ExportSource(adapterDirectory: checkpoint, kind: .checkpoint, runDirectory: dir)
             }
@@ -139,10 +136,7 @@ public struct ExportSource: Sendable {
         throw ExportError.baseModelNotFound(source: adapterDirectory, tried: tried)
     }
 
-    static func isAdapterDirectory(_ dir: String) -> Bool {
-        let fm = FileManager.default
-        return fm.fileExists(atPath: join(dir, "adapter_config.json")) && fm.fileExists(atPath: join(dir, "adapter_model.safetensors"))
-    }
+    static func isAdapterDirectory(_ dir: String) -> Bool { RunLayout.isAdapterDirectory(dir) }
 
     /// A Hugging Face model directory, or a GGUF model file.
     static func isModelDirectory(_ dir: String) -> Bool {

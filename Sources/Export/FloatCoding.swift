@@ -7,16 +7,8 @@ enum FloatCoding {
 
     /// Widens `count` values of `dtype` at `src` into `dst`.
     static func widen(_ src: UnsafeRawPointer, _ dtype: DType, into dst: UnsafeMutablePointer<Float>, count: Int) {
-        switch dtype {
-        case .f32:
-            dst.update(from: src.assumingMemoryBound(to: Float.self), count: count)
-        case .bf16:
-            convertBF16ToFloat(src.assumingMemoryBound(to: UInt16.self), dst, count: count)
-        case .f16:
-            convertF16ToFloat(src.assumingMemoryBound(to: UInt16.self), dst, count: count)
-        default:
-            preconditionFailure("widen: \(dtype) is not a float type")
-        }
+        let widened = FloatWidening.widen(src, dtype, into: dst, count: count)
+        precondition(widened, "widen: \(dtype) is not a float type")
     }
 
     /// Rounds `count` fp32 values once (nearest even) into `dtype` at `dst`. Returns how many finite
@@ -46,7 +38,7 @@ enum FloatCoding {
     static func bits(_ x: Float, _ dtype: DType) -> UInt32 {
         switch dtype {
         case .bf16: return UInt32(floatToBF16(x))
-        case .f16: return UInt32(Float16(x).bitPattern)
+        case .f16: return UInt32(floatToF16(x))
         default: return x.bitPattern
         }
     }

@@ -1,6 +1,7 @@
 import Foundation
 import Llama
 import SafeTensors
+import StrictJSON
 
 /// The non-weight files of a merged Hugging Face model directory (REFERENCE §9).
 enum ModelDirectoryFiles {
@@ -21,7 +22,7 @@ enum ModelDirectoryFiles {
         if keys.contains("torch_dtype") { key = "torch_dtype" }
         else if keys.contains("dtype") { key = "dtype" }
         else { key = keys.contains("rope_parameters") ? "dtype" : "torch_dtype" }
-        if (JSONTextEdit.topLevelValue(key, in: baseText) as? String) == dtypeName { return baseText }
+        if case .string(dtypeName)? = JSONTextEdit.topLevelValue(key, in: baseText) { return baseText }
         return try JSONTextEdit.setting(key, to: JSONTextEdit.jsonString(dtypeName), in: baseText, path: path)
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import RunLayout
 
 /// What a run's files say about the training behind an adapter, for the model card.
 public struct TrainingSummary: Sendable, Equatable {
@@ -34,27 +35,25 @@ public struct TrainingSummary: Sendable, Equatable {
     public static func read(source: ExportSource) -> TrainingSummary {
         var summary = TrainingSummary()
         if source.kind == .checkpoint {
-            if let data = FileManager.default.contents(atPath: join(source.adapterDirectory, "trainer_state.json")),
+            if let data = FileManager.default.contents(atPath: join(source.adapterDirectory, RunLayout.trainerStateFile)),
                let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] {
                 summary.step = ((json["global_step"] ?? json["step"]) as? NSNumber)?.intValue
             }
             if summary.step == nil {
-                let name = (source.adapterDirectory as NSString).lastPathComponent
-                if name.hasPrefix("step-") { summary.step = Int(name.dropFirst(5)) }
+                summary.step = RunLayout.step(ofCheckpointName: (source.adapterDirectory as NSString).lastPathComponent)
             }
         }
         guard let run = source.runDirectory,
-              let data = FileManager.default.contents(atPath: join(run, "metrics.jsonl")) else { return summary }
+              let data = FileManager.default.contents(atPath: join(run, RunLayout.metricsFile)) else { return summary }
         let limit = summary.step ?? Int.max
         var lastStep: Int?
-        for line in data.split(separator: UInt8(ascii: "\n")) {
-            guard let object = (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any],
-                  let step = (object["step"] as? NSNumber)?.intValue, step <= limit else { continue }
+        for (record, _) in MetricsRecord.lines(of: data) where record.step <= limit {
+            let step = record.step
             lastStep = max(lastStep ?? step, step)
-            if let loss = (object["loss"] as? NSNumber)?.doubleValue, step >= (summary.trainLoss?.step ?? Int.min) {
+            if let loss = record.loss, step >= (summary.trainLoss?.step ?? Int.min) {
                 summary.trainLoss = Point(step: step, value: loss)
             }
-            if let loss = (object["eval_loss"] as? NSNumber)?.doubleValue, step >= (summary.evalLoss?.step ?? Int.min) {
+            if let loss = record.evalLoss, step >= (summary.evalLoss?.step ?? Int.min) {
                 summary.evalLoss = Point(step: step, value: loss)
             }
         }

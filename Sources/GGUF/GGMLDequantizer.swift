@@ -1,4 +1,5 @@
 import SafeTensors
+import Tensors
 
 /// ggml block formats → fp32, exactly as ggml's `dequantize_row_*` (ggml-quants.c) and the `gguf`
 /// package's numpy dequantizers compute them: every product is one fp32 multiply, in their order, with
@@ -40,7 +41,7 @@ public enum GGMLDequantizer {
     }
 
     @inline(__always) private static func half(_ p: UnsafeRawPointer, _ offset: Int) -> Float {
-        FloatWidening.halfToFloat(UInt16(littleEndian: p.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
+        f16ToFloat(UInt16(littleEndian: p.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
     }
 
     @inline(__always) private static func byte(_ p: UnsafeRawPointer, _ offset: Int) -> UInt8 {

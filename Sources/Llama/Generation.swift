@@ -1,5 +1,6 @@
 import Autodiff
 import Foundation
+import Seeds
 import Tensors
 
 /// Keys (already rotated) and values of the tokens seen so far, per layer `[capacity, G·d]`, so
@@ -17,41 +18,100 @@ public final class KVCache {
         values = (0..<c.numLayers).map { _ in Tensor(uninitialized: [capacity, width]) }
     }
 
-    public func reset() { length = 0 }
+    /// Writes the keys and values `[n, G·d]` of rows `start…start+n−1` of `layer`.
+    func store(keys k: Tensor, values v: Tensor, layer: Int, at start: Int) {
+        let width = keys[layer].shape[1], n = k.rows
+        (keys[layer].data + start * width).update(from: k.data, count: n * width)
+        (values[layer].data + start * width).update(from: v.data, count: n * width)
+    }
+
     func advance(_ n: Int) { length += n }
 }
 
 /// How the next token is chosen: greedy when `temperature` is 0, else sampled from the softmax of
-/// logits / temperature restricted to the smallest set whose mass reaches `topP`.
+/// logits / temperature restricted to the smallest set of most likely tokens whose mass reaches `topP`.
+///
+/// A sampler is one random stream: draw `k` uses the counter-based uniform `(seed, k)`, and `draws`
+/// moves on with every token, so the same seed gives the same text and a later chat turn continues the
+/// stream instead of repeating the first turn's draws.
 public struct Sampler: Sendable {
     public var temperature: Double
     public var topP: Double
     public var seed: UInt64
+    /// Draws taken so far: the index of the next one.
+    public private(set) var draws = 0
 
     public init(temperature: Double = 0.6, topP: Double = 0.9, seed: UInt64 = 0) {
         self.temperature = temperature; self.topP = topP; self.seed = seed
     }
 
-    /// The token for step `step` (a counter-based random draw: the same seed gives the same text).
-    public func pick(_ logits: [Float], step: Int) -> Int {
+    /// The next token for `logits`; advances the stream.
+    public mutating func next(_ logits: [Float]) -> Int {
+        defer { draws += 1 }
+        return pick(logits, draw: draws)
+    }
+
+    /// The token for draw number `draw` of this seed.
+    func pick(_ logits: [Float], draw: Int) -> Int {
         guard temperature > 0 else { return logits.indices.max { logits[$0] < logits[$1] } ?? 0 }
         let m = logits.max() ?? 0
         var probs = logits.map { Foundation.exp(Double($0 - m) / temperature) }
         let z = probs.reduce(0, +)
         probs = probs.map { $0 / z }
-        let order = probs.indices.sorted { probs[$0] > probs[$1] }
+        // The nucleus in decreasing probability (ties: lower id first), taken from a heap one token at
+        // a time: usually a few dozen pops instead of sorting the whole vocabulary.
+        var heap = ProbabilityHeap(probs)
         var kept: [Int] = [], mass = 0.0
-        for i in order {
+        while let i = heap.popMax() {
             kept.append(i)
             mass += probs[i]
             if mass >= topP { break }
         }
-        var u = Double(DropoutMask.uniform(seed: seed, index: step)) * mass
+        var u = Double(counterUniform(seed: seed, index: draw)) * mass
         for i in kept {
             u -= probs[i]
             if u <= 0 { return i }
         }
         return kept.last ?? 0
+    }
+}
+
+/// A binary max-heap of token ids ordered by probability, then by lower id: built in O(V), each pop
+/// O(log V).
+struct ProbabilityHeap {
+    private let probs: [Double]
+    private var ids: [Int]
+
+    init(_ probs: [Double]) {
+        self.probs = probs
+        ids = Array(probs.indices)
+        for i in stride(from: ids.count / 2 - 1, through: 0, by: -1) { siftDown(i) }
+    }
+
+    /// Whether token `a` comes before token `b`.
+    private func before(_ a: Int, _ b: Int) -> Bool { probs[a] > probs[b] || (probs[a] == probs[b] && a < b) }
+
+    mutating func popMax() -> Int? {
+        guard let top = ids.first else { return nil }
+        let last = ids.removeLast()
+        if !ids.isEmpty {
+            ids[0] = last
+            siftDown(0)
+        }
+        return top
+    }
+
+    private mutating func siftDown(_ start: Int) {
+        var i = start
+        while true {
+            let l = 2 * i + 1, r = l + 1
+            var best = i
+            if l < ids.count && before(ids[l], ids[best]) { best = l }
+            if r < ids.count && before(ids[r], ids[best]) { best = r }
+            if best == i { return }
+            ids.swapAt(i, best)
+            i = best
+        }
     }
 }
 
@@ -63,24 +123,8 @@ extension LlamaModel {
         precondition(n > 0 && start + n <= cache.capacity, "extend: \(start) + \(n) tokens exceed the cache capacity \(cache.capacity)")
         let tape = Tape(recording: false)
         let (cos, sin) = rope.tables(positions: Array(start..<(start + n)))
-        let qd = c.numHeads * c.headDim, kd = c.numKVHeads * c.headDim
-        var h = tape.embedding(ids, table: weights.embedding)
-        for layer in 0..<c.numLayers {
-            let w = weights.layers[layer]
-            let x = tape.rmsNorm(h, weight: w.inputNorm, eps: c.rmsNormEps)
-            let parts = tape.splitColumns(projectGroup([.q, .k, .v], x, weight: w.qkv, layer: layer, tape: tape, dropoutSeed: nil),
-                                          widths: [qd, kd, kd])
-            let q = tape.rope(parts[0], heads: c.numHeads, headDim: c.headDim, cos: cos, sin: sin)   // [n, H·d]
-            let k = tape.rope(parts[1], heads: c.numKVHeads, headDim: c.headDim, cos: cos, sin: sin) // [n, G·d]
-            (cache.keys[layer].data + start * kd).update(from: k.value.data, count: n * kd)
-            (cache.values[layer].data + start * kd).update(from: parts[2].value.data, count: n * kd)
-            let attn = cachedAttention(q.value, layer: layer, cache: cache, start: start)
-            let h1 = tape.add(h, project(.o, Variable(attn), layer: layer, tape: tape, dropoutSeed: nil))
-            let m = tape.rmsNorm(h1, weight: w.postAttentionNorm, eps: c.rmsNormEps)
-            let gu = tape.splitColumns(projectGroup([.gate, .up], m, weight: w.gateUp, layer: layer, tape: tape, dropoutSeed: nil),
-                                       widths: [c.intermediateSize, c.intermediateSize])
-            h = tape.add(h1, project(.down, tape.swiglu(gate: gu[0], up: gu[1]), layer: layer, tape: tape, dropoutSeed: nil))
-        }
+        let context = LayerContext(cos: cos, sin: sin, attention: .cache(cache, start: start), dropoutSeed: nil)
+        let h = decoderStack(ids, context: context, tape: tape)
         cache.advance(n)
         // Only the last position's logits are needed.
         let last = Variable(Tensor(shape: [1, c.hiddenSize], values: Array(h.value.array[((n - 1) * c.hiddenSize)...])))
@@ -112,14 +156,14 @@ extension LlamaModel {
     }
 
     /// Generates after `prompt` until a stop id, `maxNewTokens`, or `onToken` returning false.
-    /// Returns the generated ids (a final stop id included).
-    public func generate(prompt: [Int], maxNewTokens: Int, stop: Set<Int>, sampler: Sampler,
+    /// Returns the generated ids (a final stop id included); `sampler` moves on by one draw per id.
+    public func generate(prompt: [Int], maxNewTokens: Int, stop: Set<Int>, sampler: inout Sampler,
                          onToken: (Int) -> Bool = { _ in true }) -> [Int] {
         let cache = KVCache(config: config, capacity: prompt.count + maxNewTokens)
         var logits = extend(prompt, cache: cache)
         var out: [Int] = []
         for step in 0..<maxNewTokens {
-            let id = sampler.pick(logits, step: step)
+            let id = sampler.next(logits)
             out.append(id)
             if stop.contains(id) || !onToken(id) || step == maxNewTokens - 1 { break }
             logits = extend([id], cache: cache)

@@ -1,5 +1,6 @@
 import Foundation
 import GGUF
+import StrictJSON
 
 /// RoPE frequency rule (REFERENCE §1.2, §1.5).
 public enum RopeScaling: Sendable, Equatable {
@@ -65,45 +66,47 @@ public struct LlamaConfig: Sendable, Equatable {
         if let archs = json["architectures"] as? [String], !archs.contains("LlamaForCausalLM") {
             throw LlamaError.unsupported(file: file, what: "architecture \(archs) (only LlamaForCausalLM)")
         }
-        if let type = json["model_type"] as? String, type != "llama" {
+        if let type = try reader.optionalString("model_type"), type != "llama" {
             throw LlamaError.unsupported(file: file, what: "model_type \"\(type)\" (only \"llama\")")
         }
-        if let act = json["hidden_act"] as? String, act != "silu" {
+        if let act = try reader.optionalString("hidden_act"), act != "silu" {
             throw LlamaError.unsupported(file: file, what: "hidden_act \"\(act)\" (only \"silu\")")
         }
-        for key in ["attention_bias", "mlp_bias"] where (json[key] as? Bool) == true {
-            throw LlamaError.unsupported(file: file, what: "\(key): true (Llama 3 has no biases)")
+        for key in ["attention_bias", "mlp_bias"] {
+            if try reader.bool(key, default: false) { throw LlamaError.unsupported(file: file, what: "\(key): true (Llama 3 has no biases)") }
         }
         let hidden = try reader.int("hidden_size")
         let heads = try reader.int("num_attention_heads")
         let kvHeads = try reader.optionalInt("num_key_value_heads") ?? heads
-        guard heads > 0, kvHeads > 0, heads % kvHeads == 0 else {
+        guard heads % kvHeads == 0 else {
             throw LlamaError.badValue(file: file, key: "num_key_value_heads", reason: "\(kvHeads) does not divide num_attention_heads \(heads)")
         }
         let headDim = try reader.optionalInt("head_dim") ?? hidden / heads
         guard headDim > 0, headDim % 2 == 0 else {
             throw LlamaError.badValue(file: file, key: "head_dim", reason: "\(headDim) must be a positive even number")
         }
-        let eps = try reader.double("rms_norm_eps")
+        guard let eps = try reader.optionalNumber("rms_norm_eps") else {
+            throw LlamaError.missingKey(file: file, key: "rms_norm_eps", hint: "Llama 3 uses 1e-5; the transformers default (1e-6) is not assumed.")
+        }
+        guard eps > 0 else { throw LlamaError.badValue(file: file, key: "rms_norm_eps", reason: "expected a positive number, found \(eps)") }
 
         // RoPE: params = rope_parameters ?? rope_scaling; theta inside params or at top level.
-        let params = (json["rope_parameters"] as? [String: Any]) ?? (json["rope_scaling"] as? [String: Any])
-        let ropeKey = json["rope_parameters"] is [String: Any] ? "rope_parameters" : "rope_scaling"
-        let theta: Double
-        if let t = params?["rope_theta"] as? NSNumber { theta = t.doubleValue }
-        else if let t = json["rope_theta"] as? NSNumber { theta = t.doubleValue }
-        else { throw LlamaError.missingKey(file: file, key: "rope_theta", hint: "Llama 3 uses 500000; it must be given explicitly (no 10000 fallback).") }
-        let type = (params?["rope_type"] as? String) ?? (params?["type"] as? String) ?? "default"
+        let ropeKey = try reader.optionalObject("rope_parameters") != nil ? "rope_parameters" : "rope_scaling"
+        let params = try reader.optionalObject(ropeKey)
+        guard let theta = try params?.optionalNumber("rope_theta") ?? reader.optionalNumber("rope_theta") else {
+            throw LlamaError.missingKey(file: file, key: "rope_theta", hint: "Llama 3 uses 500000; it must be given explicitly (no 10000 fallback).")
+        }
+        let type = try params?.optionalString("rope_type") ?? params?.optionalString("type") ?? "default"
         let scaling: RopeScaling
         switch type {
         case "default":
             scaling = .none
         case "llama3":
             func num(_ k: String) throws -> Double {
-                guard let v = params?[k] as? NSNumber else {
+                guard let v = try params?.optionalNumber(k) else {
                     throw LlamaError.missingKey(file: file, key: "\(ropeKey).\(k)", hint: "the llama3 rope rule needs factor, low_freq_factor, high_freq_factor and original_max_position_embeddings.")
                 }
-                return v.doubleValue
+                return v
             }
             scaling = .llama3(factor: try num("factor"), lowFreqFactor: try num("low_freq_factor"),
                               highFreqFactor: try num("high_freq_factor"), originalMaxPositions: try num("original_max_position_embeddings"))
@@ -111,18 +114,27 @@ public struct LlamaConfig: Sendable, Equatable {
             throw LlamaError.unsupported(file: file, what: "\(ropeKey) type \"\(type)\" (supported: default, llama3)")
         }
 
+        // eos_token_id: one id or a list of ids.
         var eos: [Int] = []
-        if let e = json["eos_token_id"] as? NSNumber { eos = [e.intValue] }
-        else if let list = json["eos_token_id"] as? [NSNumber] { eos = list.map(\.intValue) }
+        if let list = json["eos_token_id"] as? [Any] {
+            eos = try list.map { item in
+                guard let id = JSONField.integer(item), id >= 0 else {
+                    throw LlamaError.badValue(file: file, key: "eos_token_id", reason: "expected token ids (integers ≥ 0), found \(item)")
+                }
+                return id
+            }
+        } else if let id = try reader.optionalID("eos_token_id") {
+            eos = [id]
+        }
 
         return LlamaConfig(
             vocabSize: try reader.int("vocab_size"), hiddenSize: hidden,
             intermediateSize: try reader.int("intermediate_size"), numLayers: try reader.int("num_hidden_layers"),
             numHeads: heads, numKVHeads: kvHeads, headDim: headDim, rmsNormEps: Float(eps), ropeTheta: theta,
-            ropeScaling: scaling, tieWordEmbeddings: (json["tie_word_embeddings"] as? Bool) ?? false,
-            bosTokenID: (json["bos_token_id"] as? NSNumber)?.intValue, eosTokenIDs: eos,
+            ropeScaling: scaling, tieWordEmbeddings: try reader.bool("tie_word_embeddings", default: false),
+            bosTokenID: try reader.optionalID("bos_token_id"), eosTokenIDs: eos,
             maxPositionEmbeddings: try reader.optionalInt("max_position_embeddings"),
-            dtype: (json["torch_dtype"] as? String) ?? (json["dtype"] as? String))
+            dtype: try reader.optionalString("torch_dtype") ?? reader.optionalString("dtype"))
     }
 
     /// Parameters of the base model (REFERENCE §1.1 formula).
@@ -130,35 +142,5 @@ public struct LlamaConfig: Sendable, Equatable {
         let d = hiddenSize, h = numHeads * headDim, g = numKVHeads * headDim, i = intermediateSize
         let perLayer = d * h + 2 * d * g + h * d + 3 * d * i + 2 * d
         return numLayers * perLayer + vocabSize * d * (tieWordEmbeddings ? 1 : 2) + d
-    }
-}
-
-private struct ConfigReader {
-    let json: [String: Any]
-    let file: String
-
-    func int(_ key: String) throws -> Int {
-        guard let v = try optionalInt(key) else {
-            throw LlamaError.missingKey(file: file, key: key, hint: "Hugging Face LlamaForCausalLM configs always have it.")
-        }
-        return v
-    }
-
-    func optionalInt(_ key: String) throws -> Int? {
-        guard let raw = json[key], !(raw is NSNull) else { return nil }
-        guard let n = raw as? NSNumber, n.doubleValue == n.doubleValue.rounded(), n.intValue > 0 else {
-            throw LlamaError.badValue(file: file, key: key, reason: "expected a positive integer, found \(raw)")
-        }
-        return n.intValue
-    }
-
-    func double(_ key: String) throws -> Double {
-        guard let raw = json[key], !(raw is NSNull) else {
-            throw LlamaError.missingKey(file: file, key: key, hint: "Llama 3 uses 1e-5; the transformers default (1e-6) is not assumed.")
-        }
-        guard let n = raw as? NSNumber, n.doubleValue > 0 else {
-            throw LlamaError.badValue(file: file, key: key, reason: "expected a positive number, found \(raw)")
-        }
-        return n.doubleValue
     }
 }

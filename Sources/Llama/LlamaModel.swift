@@ -1,5 +1,6 @@
 import Autodiff
 import Foundation
+import Seeds
 import Tensors
 
 /// The Llama decoder on the tape (REFERENCE §1.3), with optional LoRA adapters.
@@ -34,21 +35,30 @@ public final class LlamaModel: @unchecked Sendable {
         observe: ((String, Tensor) -> Void)? = nil
     ) -> Variable {
         let (cos, sin) = rope.tables(positions: batch.positions)
-        var h = tape.embedding(batch.ids, table: weights.embedding)
-        observe?("embed", h.value)
-        for layer in 0..<config.numLayers {
-            if checkpointing && tape.isRecording {
-                h = tape.recompute([h]) { t, inputs in
-                    self.decoderLayer(layer, inputs[0], tape: t, batch: batch, cos: cos, sin: sin, dropoutSeed: dropoutSeed)
-                }
-            } else {
-                h = decoderLayer(layer, h, tape: tape, batch: batch, cos: cos, sin: sin, dropoutSeed: dropoutSeed)
-            }
-            observe?("\(layer)", h.value)
-        }
+        let context = LayerContext(cos: cos, sin: sin, attention: .segments(batch.segments), dropoutSeed: dropoutSeed)
+        let h = decoderStack(batch.ids, context: context, tape: tape, checkpointing: checkpointing, observe: observe)
         let out = tape.rmsNorm(h, weight: weights.finalNorm, eps: config.rmsNormEps)
         observe?("final_norm", out.value)
         return out
+    }
+
+    /// Embeddings and every decoder layer, before the final norm: `[N, D]`. Training, `logits` and
+    /// cached generation (`extend`) all run through here; only the attention input differs.
+    func decoderStack(
+        _ ids: [Int], context: LayerContext, tape: Tape, checkpointing: Bool = false,
+        observe: ((String, Tensor) -> Void)? = nil
+    ) -> Variable {
+        var h = tape.embedding(ids, table: weights.embedding)
+        observe?("embed", h.value)
+        for layer in 0..<config.numLayers {
+            if checkpointing && tape.isRecording {
+                h = tape.recompute([h]) { t, inputs in self.decoderLayer(layer, inputs[0], tape: t, context: context) }
+            } else {
+                h = decoderLayer(layer, h, tape: tape, context: context)
+            }
+            observe?("\(layer)", h.value)
+        }
+        return h
     }
 
     /// Σ NLL over the batch's loss positions (a scalar on the tape). Divide by the step's target count
@@ -69,26 +79,32 @@ public final class LlamaModel: @unchecked Sendable {
         return out
     }
 
-    func decoderLayer(
-        _ layer: Int, _ h: Variable, tape: Tape, batch: ModelBatch, cos: Tensor, sin: Tensor, dropoutSeed: UInt64?
-    ) -> Variable {
-        let w = weights.layers[layer], c = config
+    /// One decoder layer: `h + attn(norm(h))`, then `h1 + mlp(norm(h1))` (pre-norm, SwiGLU MLP).
+    func decoderLayer(_ layer: Int, _ h: Variable, tape: Tape, context: LayerContext) -> Variable {
+        let w = weights.layers[layer], c = config, seed = context.dropoutSeed
         let x = tape.rmsNorm(h, weight: w.inputNorm, eps: c.rmsNormEps)
         let qd = c.numHeads * c.headDim, kd = c.numKVHeads * c.headDim
-        let qkv = projectGroup([.q, .k, .v], x, weight: w.qkv, layer: layer, tape: tape, dropoutSeed: dropoutSeed)  // [N, H·d + 2·G·d]
+        let qkv = projectGroup([.q, .k, .v], x, weight: w.qkv, layer: layer, tape: tape, dropoutSeed: seed)  // [N, H·d + 2·G·d]
         let parts = tape.splitColumns(qkv, widths: [qd, kd, kd])
         var q = parts[0], k = parts[1]                                                  // [N, H·d], [N, G·d]
         let v = parts[2]                                                                // [N, G·d]
-        q = tape.rope(q, heads: c.numHeads, headDim: c.headDim, cos: cos, sin: sin)
-        k = tape.rope(k, heads: c.numKVHeads, headDim: c.headDim, cos: cos, sin: sin)
-        let attn = tape.attention(q: q, k: k, v: v, heads: c.numHeads, kvHeads: c.numKVHeads, headDim: c.headDim,
-                                  segments: batch.segments)                        // [N, H·d]
-        let h1 = tape.add(h, project(.o, attn, layer: layer, tape: tape, dropoutSeed: dropoutSeed))
+        q = tape.rope(q, heads: c.numHeads, headDim: c.headDim, cos: context.cos, sin: context.sin)
+        k = tape.rope(k, heads: c.numKVHeads, headDim: c.headDim, cos: context.cos, sin: context.sin)
+        let attn: Variable                                                              // [N, H·d]
+        switch context.attention {
+        case .segments(let segments):
+            attn = tape.attention(q: q, k: k, v: v, heads: c.numHeads, kvHeads: c.numKVHeads, headDim: c.headDim, segments: segments)
+        case .cache(let cache, let start):
+            precondition(!tape.isRecording, "cached attention has no backward: run it on a non-recording tape")
+            cache.store(keys: k.value, values: v.value, layer: layer, at: start)
+            attn = Variable(cachedAttention(q.value, layer: layer, cache: cache, start: start))
+        }
+        let h1 = tape.add(h, project(.o, attn, layer: layer, tape: tape, dropoutSeed: seed))
         let m = tape.rmsNorm(h1, weight: w.postAttentionNorm, eps: c.rmsNormEps)
-        let gateUp = tape.splitColumns(projectGroup([.gate, .up], m, weight: w.gateUp, layer: layer, tape: tape, dropoutSeed: dropoutSeed),
+        let gateUp = tape.splitColumns(projectGroup([.gate, .up], m, weight: w.gateUp, layer: layer, tape: tape, dropoutSeed: seed),
                                        widths: [c.intermediateSize, c.intermediateSize])
         let gate = gateUp[0], up = gateUp[1]                                            // [N, I] each
-        let mlp = project(.down, tape.swiglu(gate: gate, up: up), layer: layer, tape: tape, dropoutSeed: dropoutSeed)
+        let mlp = project(.down, tape.swiglu(gate: gate, up: up), layer: layer, tape: tape, dropoutSeed: seed)
         return tape.add(h1, mlp)
     }
 
@@ -114,6 +130,29 @@ public final class LlamaModel: @unchecked Sendable {
 
     /// Each layer and projection has its own dropout mask stream.
     func projectionSeed(_ base: UInt64, layer: Int, _ p: Projection) -> UInt64 {
-        base ^ (UInt64(layer) &* 0x9E37_79B9_7F4A_7C15) ^ (UInt64(Projection.allCases.firstIndex(of: p)! + 1) &* 0xC2B2_AE3D_27D4_EB4F)
+        deriveSeed(base, layer, p.index)
     }
+}
+
+/// Where a decoder layer's attention finds its keys and values.
+enum AttentionInput {
+    /// Training and full-sequence scoring: the rows' own keys, each document one causal segment.
+    case segments([Segment])
+    /// Cached generation: the new rows (absolute positions `start…`) are appended to the cache, and
+    /// attention reads every cached row before them.
+    case cache(KVCache, start: Int)
+}
+
+/// What every decoder layer of one forward pass shares.
+struct LayerContext {
+    /// RoPE tables of the rows' positions `[N, d/2]`.
+    let cos: Tensor, sin: Tensor
+    let attention: AttentionInput
+    /// Training: base seed of the LoRA dropout masks; nil is inference (no dropout).
+    let dropoutSeed: UInt64?
+}
+
+extension Projection {
+    /// Position in `allCases`: the projection's part of derived seeds.
+    var index: Int { Projection.allCases.firstIndex(of: self)! }
 }

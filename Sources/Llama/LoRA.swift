@@ -1,5 +1,6 @@
 import Autodiff
 import Foundation
+import Seeds
 import Tensors
 
 /// LoRA hyper-parameters (REFERENCE §5).
@@ -52,8 +53,8 @@ public final class LoRAAdapters: @unchecked Sendable {
                 let shape = p.shape(model)  // [out, in]
                 let a = Tensor(uninitialized: [config.rank, shape[1]])
                 let bound = 1 / Float(shape[1]).squareRoot()
-                let s = seed &+ UInt64(layer) &* 0x1000_0000_01B3 &+ UInt64(Projection.allCases.firstIndex(of: p)!) &* 0x9E37_79B9
-                for i in 0..<a.count { a[i] = (DropoutMask.uniform(seed: s, index: i) * 2 - 1) * bound }
+                let s = deriveSeed(seed, layer, p.index)
+                for i in 0..<a.count { a[i] = (counterUniform(seed: s, index: i) * 2 - 1) * bound }
                 row[p] = LoRAPair(a: Variable(a, requiresGrad: true), b: Variable(Tensor(zeros: [shape[0], config.rank]), requiresGrad: true))
             }
             pairs.append(row)

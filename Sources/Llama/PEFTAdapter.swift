@@ -19,17 +19,16 @@ public enum PEFTAdapter {
         guard let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             throw LlamaError.unreadable(path: configPath, reason: "not a JSON object")
         }
-        if let type = json["peft_type"] as? String, type != "LORA" {
+        let reader = ConfigReader(json: json, file: configPath)
+        if let type = try reader.optionalString("peft_type"), type != "LORA" {
             throw LlamaError.unsupported(file: configPath, what: "peft_type \"\(type)\" (only LORA)")
         }
-        guard let r = (json["r"] as? NSNumber)?.intValue, r > 0 else {
-            throw LlamaError.missingKey(file: configPath, key: "r", hint: "PEFT would silently assume 8; write the rank explicitly.")
-        }
-        guard let alpha = (json["lora_alpha"] as? NSNumber)?.doubleValue else {
+        let r = try reader.int("r", hint: "PEFT would silently assume 8; write the rank explicitly.")
+        guard let alpha = try reader.optionalNumber("lora_alpha") else {
             throw LlamaError.missingKey(file: configPath, key: "lora_alpha", hint: "PEFT would silently assume 8; write lora_alpha explicitly.")
         }
-        if (json["use_dora"] as? Bool) == true { throw LlamaError.unsupported(file: configPath, what: "use_dora: true") }
-        if (json["fan_in_fan_out"] as? Bool) == true { throw LlamaError.unsupported(file: configPath, what: "fan_in_fan_out: true") }
+        if try reader.bool("use_dora", default: false) { throw LlamaError.unsupported(file: configPath, what: "use_dora: true") }
+        if try reader.bool("fan_in_fan_out", default: false) { throw LlamaError.unsupported(file: configPath, what: "fan_in_fan_out: true") }
         if let bias = json["bias"] as? String, bias != "none" { throw LlamaError.unsupported(file: configPath, what: "bias \"\(bias)\"") }
         for key in ["rank_pattern", "alpha_pattern"] {
             if let d = json[key] as? [String: Any], !d.isEmpty { throw LlamaError.unsupported(file: configPath, what: "a non-empty \(key)") }
@@ -51,8 +50,8 @@ public enum PEFTAdapter {
             throw LlamaError.badValue(file: configPath, key: "target_modules", reason: "expected a list of projection names or \"all-linear\"")
         }
         let ordered = Projection.allCases.filter(targets.contains)
-        let config = LoRAConfig(rank: r, alpha: alpha, dropout: (json["lora_dropout"] as? NSNumber)?.doubleValue ?? 0,
-                                rslora: (json["use_rslora"] as? Bool) ?? false, targets: ordered)
+        let config = LoRAConfig(rank: r, alpha: alpha, dropout: try reader.optionalNumber("lora_dropout") ?? 0,
+                                rslora: try reader.bool("use_rslora", default: false), targets: ordered)
 
         let weightsPath = (directory as NSString).appendingPathComponent("adapter_model.safetensors")
         let file = try SafeTensorsFile(path: weightsPath)

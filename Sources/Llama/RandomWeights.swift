@@ -1,6 +1,7 @@
 import Autodiff
 import Foundation
 import SafeTensors
+import Seeds
 import Tensors
 
 /// Randomly initialised base weights: for `llama-sft init-model` (the embedded tiny base model) and
@@ -21,7 +22,7 @@ extension LlamaWeights {
             case .normal: fillNormal(p, count: count, std: std, seed: seed)
             case .uniform:
                 let a = std * Float(3).squareRoot()
-                for i in 0..<count { p[i] = (DropoutMask.uniform(seed: seed, index: i) * 2 - 1) * a }
+                for i in 0..<count { p[i] = (counterUniform(seed: seed, index: i) * 2 - 1) * a }
             }
         }
         var stream: UInt64 = 0
@@ -106,8 +107,8 @@ final class HalfBuffer: @unchecked Sendable {
 func fillNormal(_ p: UnsafeMutablePointer<Float>, count: Int, std: Float, seed: UInt64) {
     var i = 0
     while i < count {
-        let u1 = max(DropoutMask.uniform(seed: seed, index: i), 1e-7)
-        let u2 = DropoutMask.uniform(seed: seed ^ 0xD1B5_4A32_D192_ED03, index: i)
+        let u1 = max(counterUniform(seed: seed, index: i), 1e-7)
+        let u2 = counterUniform(seed: seed ^ 0xD1B5_4A32_D192_ED03, index: i)
         let r = (-2 * Foundation.log(u1)).squareRoot() * std
         p[i] = r * Foundation.cos(2 * Float.pi * u2)
         if i + 1 < count { p[i + 1] = r * Foundation.sin(2 * Float.pi * u2) }

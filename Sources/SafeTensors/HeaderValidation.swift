@@ -1,3 +1,5 @@
+import StrictJSON
+
 /// A validated safetensors header.
 struct ParsedHeader {
     let metadata: [String: String]
@@ -29,7 +31,7 @@ func parseSafeTensorsHeader(file: UnsafeRawBufferPointer, path: String) throws -
     } catch let error as JSONParseError {
         switch error {
         case .invalidUTF8: throw SafeTensorsError.headerNotUTF8(path: path)
-        case let .duplicateKey(key): throw SafeTensorsError.duplicateKey(path: path, key: key)
+        case let .duplicateKey(key, _): throw SafeTensorsError.duplicateKey(path: path, key: key)
         case let .syntax(offset, reason):
             throw SafeTensorsError.headerNotJSON(path: path, byteOffset: offset, reason: reason)
         }

@@ -1,4 +1,5 @@
 import Foundation
+import StrictJSON
 
 /// A model's weights in a Hugging Face model directory: either one `model.safetensors`, or shards listed
 /// by `model.safetensors.index.json` (`weight_map`: tensor name → shard file name).
@@ -123,7 +124,7 @@ private func readWeightMap(indexPath: String) throws -> [String: String] {
     } catch let error as JSONParseError {
         switch error {
         case .invalidUTF8: throw SafeTensorsError.invalidIndex(path: indexPath, reason: "not valid UTF-8")
-        case let .duplicateKey(key): throw SafeTensorsError.invalidIndex(path: indexPath, reason: "duplicate key '\(key)'")
+        case let .duplicateKey(key, _): throw SafeTensorsError.invalidIndex(path: indexPath, reason: "duplicate key '\(key)'")
         case let .syntax(offset, reason):
             throw SafeTensorsError.invalidIndex(path: indexPath, reason: "invalid JSON at byte \(offset): \(reason)")
         }

@@ -65,11 +65,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
         }
         guard count > 0 else { return }
         let src = data.baseAddress! + t.byteRange.lowerBound
-        switch t.dtype {
-        case .f32: FloatWidening.f32(src, dst, count)
-        case .bf16: FloatWidening.bf16(src, dst, count)
-        case .f16: FloatWidening.f16(src, dst, count)
-        default:
+        guard FloatWidening.widen(src, t.dtype, into: dst, count: count) else {
             throw SafeTensorsError.unsupportedDType(path: path, tensor: name, dtype: t.dtype, operation: "readFloat32")
         }
     }

@@ -22,6 +22,8 @@ public final class FrozenWeight: @unchecked Sendable {
     public let storage: Storage
     /// Keeps the owner of a borrowed pointer (a file mapping, or the stacked matrix) alive.
     private let owner: AnyObject?
+    /// The weight packed for the bf16 kernel (precision bf16); the products use it when set.
+    public internal(set) var bf16: BF16Weight?
 
     public var count: Int { rows * columns }
     public var shape: [Int] { [rows, columns] }

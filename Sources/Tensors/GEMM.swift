@@ -64,21 +64,3 @@ func sgemmSerial(
         CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
         blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
 }
-
-/// `x · Wᵀ` for `x: [m, k]`, `W: [n, k]` (the Linear layout): a new `[m, n]` tensor.
-public func matmulTransposed(_ x: Tensor, _ w: Tensor) -> Tensor {
-    let m = x.rows, k = x.columns, n = w.rows
-    precondition(w.columns == k, "matmulTransposed: x \(x.shape) and W \(w.shape) disagree on k")
-    let y = Tensor(uninitialized: [m, n])
-    sgemm(transA: false, transB: true, m: m, n: n, k: k, x.data, lda: k, w.data, ldb: k, y.data, ldc: n)
-    return y
-}
-
-/// `A · B` for `A: [m, k]`, `B: [k, n]`.
-public func matmul(_ a: Tensor, _ b: Tensor) -> Tensor {
-    let m = a.rows, k = a.columns, n = b.columns
-    precondition(b.rows == k, "matmul: A \(a.shape) and B \(b.shape) disagree on k")
-    let y = Tensor(uninitialized: [m, n])
-    sgemm(transA: false, transB: false, m: m, n: n, k: k, a.data, lda: k, b.data, ldb: n, y.data, ldc: n)
-    return y
-}

@@ -9,6 +9,10 @@ public enum ProcessMemory {
     public static var residentBytes: Int? { field("VmRSS") }
     /// Peak resident set so far (`VmHWM`) in bytes.
     public static var peakResidentBytes: Int? { field("VmHWM") }
+    /// Current resident set in MiB, for reports (0 where unknown).
+    public static var residentMiB: Double { Double(residentBytes ?? 0) / 1_048_576 }
+    /// Peak resident set so far in MiB, for reports (0 where unknown).
+    public static var peakResidentMiB: Double { Double(peakResidentBytes ?? 0) / 1_048_576 }
 
     private static func field(_ name: String) -> Int? {
         guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }

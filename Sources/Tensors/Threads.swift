@@ -2,21 +2,23 @@ import CBLAS
 import Dispatch
 import Foundation
 
-/// The one thread policy: OpenBLAS threads for GEMM, `concurrentPerform` for element-wise work,
-/// never both at once (SWIFT-NOTES §6 measured 12-14 % interference when they overlap).
+/// The one thread policy: OpenBLAS always runs single-threaded, and our own workers
+/// (`concurrentPerform`) do all the parallel work: large GEMMs are split by rows or columns across
+/// them (`sgemm`), element-wise loops are split into chunks (`parallelChunks`), attention runs its
+/// (segment, head) units on them. Why not OpenBLAS's own threads: idle OpenBLAS workers spin and steal
+/// the core from the element-wise work between GEMMs (see docs/architecture.md, "Threads").
 ///
-/// Every op runs its GEMMs and its element-wise loops one after the other on the calling thread, so
-/// "never at once" holds by construction; this type only decides how many threads each side uses.
+/// This type only decides how many workers there are and when a GEMM is worth splitting.
 public enum Threads {
     nonisolated(unsafe) private static var current = 0
 
-    /// Threads used by both OpenBLAS and element-wise loops. Defaults to the active processor count.
+    /// Workers for split GEMMs and element-wise loops. Defaults to the active processor count.
     public static var count: Int {
         if current == 0 { configure(nil) }
         return current
     }
 
-    /// Sets the thread count (`nil` = all active processors) for OpenBLAS and element-wise loops.
+    /// Sets the worker count (`nil` = all active processors) for split GEMMs and element-wise loops.
     /// Results are bit-identical for a fixed count; a different count may change GEMM summation order.
     public static func configure(_ n: Int?) {
         let value = max(1, n ?? ProcessInfo.processInfo.activeProcessorCount)
@@ -39,8 +41,8 @@ public enum Threads {
 
 extension Threads {
     /// Runs `body(worker)` on `count` workers; GEMMs inside run single-threaded in their worker
-    /// (SWIFT-NOTES §6: 1 BLAS thread inside our own parallel regions beats nesting). Results do not
-    /// depend on scheduling as long as workers write disjoint memory.
+    /// (nesting parallel regions only adds dispatch cost). Results do not depend on scheduling as long
+    /// as workers write disjoint memory.
     public static func parallelWorkers(_ body: (Int) -> Void) {
         let n = count
         if n <= 1 {

@@ -117,7 +117,8 @@ enum TiktokenLoader {
                     "expected 2 fields (base64 token, rank), found \(fields.count)")
             }
             let tokenField = UnsafeBufferPointer(rebasing: bytes[fields[0]])
-            guard let token = Base64.decode(tokenField), !token.isEmpty else {
+            // Foundation's decoder is strict: RFC 4648 alphabet, padding to a multiple of 4, nothing else.
+            guard let decoded = Data(base64Encoded: Data(tokenField)), !decoded.isEmpty else {
                 throw TokenizerError.malformedTiktokenLine(path: path, line: line, reason:
                     "'\(String(decoding: tokenField.prefix(64), as: UTF8.self))' is not valid non-empty base64")
             }
@@ -129,49 +130,12 @@ enum TiktokenLoader {
                 }
                 rank = rank * 10 + Int(b - 0x30)
             }
-            entries.append(Entry(bytes: token, rank: rank, line: line))
+            entries.append(Entry(bytes: [UInt8](decoded), rank: rank, line: line))
         }
         return entries
     }
 
     @inline(__always) private static func isSpace(_ b: UInt8) -> Bool {
         b == 0x20 || b == 0x09 || b == 0x0D || b == 0x0B || b == 0x0C
-    }
-}
-
-/// Strict standard base64 (RFC 4648 alphabet, `=` padding required to a multiple of 4).
-enum Base64 {
-    private static let values: [Int8] = {
-        var table = [Int8](repeating: -1, count: 256)
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-        for (value, char) in alphabet.enumerated() { table[Int(char)] = Int8(value) }
-        return table
-    }()
-
-    static func decode(_ text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
-        let n = text.count
-        guard n % 4 == 0 else { return nil }
-        var padding = 0
-        if n > 0 && text[n - 1] == UInt8(ascii: "=") { padding += 1 }
-        if n > 1 && text[n - 2] == UInt8(ascii: "=") { padding += 1 }
-        var out: [UInt8] = []
-        out.reserveCapacity(n / 4 * 3)
-        var i = 0
-        while i < n {
-            var quad: UInt32 = 0
-            for k in 0..<4 {
-                let c = text[i + k]
-                let isPad = c == UInt8(ascii: "=") && i + k >= n - padding
-                let v = values[Int(c)]
-                guard v >= 0 || isPad else { return nil }
-                quad = quad << 6 | UInt32(isPad ? 0 : v)
-            }
-            out.append(UInt8(truncatingIfNeeded: quad >> 16))
-            out.append(UInt8(truncatingIfNeeded: quad >> 8))
-            out.append(UInt8(truncatingIfNeeded: quad))
-            i += 4
-        }
-        out.removeLast(padding)
-        return out
     }
 }

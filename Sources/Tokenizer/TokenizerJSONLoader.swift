@@ -1,4 +1,5 @@
 import Foundation
+import StrictJSON
 
 /// Reads a Hugging Face `tokenizer.json` whose model is byte-level BPE (REFERENCE §2.5).
 ///
@@ -289,19 +290,14 @@ enum TokenizerJSONLoader {
     // MARK: JSON helpers
 
     private static func bool(_ value: Any?, default fallback: Bool, key: String, path: String) throws -> Bool {
-        guard let value, !(value is NSNull) else { return fallback }
-        guard let flag = value as? Bool else {
+        guard !JSONField.isMissing(value) else { return fallback }
+        guard let flag = JSONField.boolean(value) else {
             throw TokenizerError.malformedJSON(path: path, key: key, reason: "expected true or false")
         }
         return flag
     }
 
-    private static func integer(_ value: Any?) -> Int? {
-        guard let number = value as? NSNumber else { return nil }
-        let double = number.doubleValue
-        guard double == double.rounded(), abs(double) < 1e15 else { return nil }
-        return number.intValue
-    }
+    private static func integer(_ value: Any?) -> Int? { JSONField.integer(value) }
 
     private static func quoted(_ text: String) -> String {
         let shown = text.count > 60 ? String(text.prefix(60)) + "…" : text

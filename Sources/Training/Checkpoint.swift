@@ -1,5 +1,6 @@
 import Foundation
 import Llama
+import RunLayout
 import SafeTensors
 import Tensors
 
@@ -21,9 +22,9 @@ public enum Checkpoints {
     /// Test hook: called before each file of a checkpoint is written (simulates a full disk).
     nonisolated(unsafe) public static var beforeWrite: ((String) throws -> Void)?
 
-    public static func directory(_ outputDir: String) -> String { (outputDir as NSString).appendingPathComponent("checkpoints") }
+    public static func directory(_ outputDir: String) -> String { RunLayout.checkpointsDirectory(outputDir) }
 
-    public static func name(step: Int) -> String { String(format: "step-%06d", step) }
+    public static func name(step: Int) -> String { RunLayout.checkpointName(step: step) }
 
     /// Writes a checkpoint for `state.step`; returns its path.
     @discardableResult
@@ -38,24 +39,24 @@ public enum Checkpoints {
             try? fm.removeItem(atPath: temp)
             try fm.createDirectory(atPath: temp, withIntermediateDirectories: true)
 
-            try beforeWrite?("adapter_model.safetensors")
+            try beforeWrite?(RunLayout.adapterWeightsFile)
             try PEFTAdapter.save(adapters, baseModel: recipe.model, to: temp)
 
-            try beforeWrite?("optimizer.safetensors")
+            try beforeWrite?(RunLayout.optimizerFile)
             var tensors: [TensorToWrite] = []
             for (i, (name, _)) in adapters.namedParameters.enumerated() {
                 tensors.append(.float32(name: "m." + name, shape: optimizer.m[i].shape, data: optimizer.m[i].array))
                 tensors.append(.float32(name: "v." + name, shape: optimizer.v[i].shape, data: optimizer.v[i].array))
             }
             try SafeTensorsWriter.write(tensors, metadata: ["format": "pt", "adamw_step": "\(optimizer.step)"],
-                                        to: (temp as NSString).appendingPathComponent("optimizer.safetensors"))
+                                        to: (temp as NSString).appendingPathComponent(RunLayout.optimizerFile))
 
-            try beforeWrite?("trainer_state.json")
+            try beforeWrite?(RunLayout.trainerStateFile)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try AtomicFile.write(try encoder.encode(state), to: (temp as NSString).appendingPathComponent("trainer_state.json"))
-            try beforeWrite?("recipe.json")
-            try AtomicFile.write(recipe.jsonData, to: (temp as NSString).appendingPathComponent("recipe.json"))
+            try AtomicFile.write(try encoder.encode(state), to: (temp as NSString).appendingPathComponent(RunLayout.trainerStateFile))
+            try beforeWrite?(RunLayout.recipeFile)
+            try AtomicFile.write(recipe.jsonData, to: (temp as NSString).appendingPathComponent(RunLayout.recipeFile))
             fsyncDirectory(temp)
 
             // Replace an existing folder of the same step (a re-run after resume) only once the new one is complete.
@@ -68,8 +69,8 @@ public enum Checkpoints {
                 try fm.moveItem(atPath: temp, toPath: final)
             }
             fsyncDirectory(root)
-            try beforeWrite?("latest")
-            try AtomicFile.write(Data((name(step: state.step) + "\n").utf8), to: (root as NSString).appendingPathComponent("latest"))
+            try beforeWrite?(RunLayout.latestFile)
+            try AtomicFile.write(Data((name(step: state.step) + "\n").utf8), to: (root as NSString).appendingPathComponent(RunLayout.latestFile))
         } catch {
             try? fm.removeItem(atPath: temp)
             let last = latest(outputDir).map { "the last complete checkpoint (\(($0 as NSString).lastPathComponent)) is intact and the same `llama-sft train` command resumes from it" }
@@ -81,27 +82,12 @@ public enum Checkpoints {
     }
 
     /// The newest complete checkpoint, following `latest` (or, if that is missing, the highest complete step).
-    public static func latest(_ outputDir: String) -> String? {
-        let root = directory(outputDir)
-        if let text = try? String(contentsOfFile: (root as NSString).appendingPathComponent("latest"), encoding: .utf8) {
-            let path = (root as NSString).appendingPathComponent(text.trimmingCharacters(in: .whitespacesAndNewlines))
-            if isComplete(path) { return path }
-        }
-        return complete(outputDir).last
-    }
+    public static func latest(_ outputDir: String) -> String? { RunLayout.latestCompleteCheckpoint(outputDir) }
 
     /// Complete checkpoint folders, oldest first.
-    public static func complete(_ outputDir: String) -> [String] {
-        let root = directory(outputDir)
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [])
-            .filter { $0.hasPrefix("step-") && !$0.contains(".old-") }.sorted()
-        return names.map { (root as NSString).appendingPathComponent($0) }.filter(isComplete)
-    }
+    public static func complete(_ outputDir: String) -> [String] { RunLayout.completeCheckpoints(outputDir) }
 
-    static func isComplete(_ path: String) -> Bool {
-        ["adapter_model.safetensors", "adapter_config.json", "optimizer.safetensors", "trainer_state.json", "recipe.json"]
-            .allSatisfy { FileManager.default.fileExists(atPath: (path as NSString).appendingPathComponent($0)) }
-    }
+    static func isComplete(_ path: String) -> Bool { RunLayout.isCompleteCheckpoint(path) }
 
     /// Removes leftovers of interrupted writes: temporary checkpoint folders (`.tmp-*`, also those of an
     /// interrupted prune), `AtomicFile` temporaries (`.NAME.tmp-*`) in the output dir, its adapter folder
@@ -121,7 +107,7 @@ public enum Checkpoints {
                 try? fm.removeItem(atPath: path)
             }
         }
-        for folder in [outputDir, (outputDir as NSString).appendingPathComponent("adapter")] {
+        for folder in [outputDir, (outputDir as NSString).appendingPathComponent(RunLayout.finalAdapterFolder)] {
             for name in (try? fm.contentsOfDirectory(atPath: folder)) ?? [] where name.hasPrefix(".") && name.contains(".tmp-") {
                 try? fm.removeItem(atPath: (folder as NSString).appendingPathComponent(name))
             }
@@ -155,7 +141,7 @@ public enum Checkpoints {
     /// Reads a checkpoint's state, recipe and optimizer moments for `adapters`' parameters (the adapter
     /// tensors themselves are loaded through `PEFTAdapter.load` by the caller).
     public static func load(_ path: String, parameterNames: [String]) throws -> Loaded {
-        let statePath = (path as NSString).appendingPathComponent("trainer_state.json")
+        let statePath = (path as NSString).appendingPathComponent(RunLayout.trainerStateFile)
         guard let data = FileManager.default.contents(atPath: statePath) else { throw CheckpointError("\(statePath): cannot read the trainer state") }
         let state: TrainerState
         do { state = try JSONDecoder().decode(TrainerState.self, from: data) } catch {
@@ -164,8 +150,8 @@ public enum Checkpoints {
         guard state.formatVersion == TrainerState.formatVersion else {
             throw CheckpointError("\(statePath): format version \(state.formatVersion), this llama-sft reads \(TrainerState.formatVersion)")
         }
-        let recipe = try Recipe.load(path: (path as NSString).appendingPathComponent("recipe.json"), baseDirectory: "/")
-        let opt = try SafeTensorsFile(path: (path as NSString).appendingPathComponent("optimizer.safetensors"))
+        let recipe = try Recipe.load(path: (path as NSString).appendingPathComponent(RunLayout.recipeFile), baseDirectory: "/")
+        let opt = try SafeTensorsFile(path: (path as NSString).appendingPathComponent(RunLayout.optimizerFile))
         var m: [Tensor] = [], v: [Tensor] = []
         for name in parameterNames {
             for (prefix, list) in [("m.", 0), ("v.", 1)] {

@@ -22,7 +22,4 @@ final class OutputLock {
         flock(fd, LOCK_UN)
         close(fd)
     }
-
-    /// Fails if another process holds the lock; takes and releases it otherwise.
-    static func check(directory: String) throws { _ = try OutputLock(directory: directory) }
 }

@@ -1,6 +1,8 @@
 import ChatData
 import Foundation
+import StrictJSON
 import Llama
+import Tensors
 
 /// A training recipe (`recipe.json`), validated and with every default filled in.
 ///
@@ -56,6 +58,8 @@ public struct Recipe: Sendable, Equatable {
         public var seed = 42
         public var gradientCheckpointing = false
         public var threads: Int?
+        /// fp32 | bf16 | auto: how the frozen-base products are computed (docs/precision.md).
+        public var precision = Precision.fp32
     }
 
     public struct Eval: Sendable, Equatable {
@@ -89,9 +93,11 @@ public struct Recipe: Sendable, Equatable {
     }
 
     public static func parse(_ bytes: Data, file: String, baseDirectory: String) throws -> Recipe {
+        // The strict parser: a key written twice is an error (JSONSerialization would keep the last one).
         let json: Any
-        do { json = try JSONSerialization.jsonObject(with: bytes) } catch {
-            throw RecipeError(file: file, key: "", "is not valid JSON (\(error.localizedDescription))")
+        do { json = try JSONParser.parse(bytes).foundationValue } catch let error as JSONParseError {
+            let line = JSONParser.line(atOffset: error.offset, in: [UInt8](bytes))
+            throw RecipeError(file: file, key: "", "is not valid JSON (\(error.reason), line \(line))")
         }
         guard let object = json as? [String: Any] else { throw RecipeError(file: file, key: "", "must be a JSON object {…}") }
         let top = JSONObjectReader(object, file: file)
@@ -110,7 +116,7 @@ public struct Recipe: Sendable, Equatable {
         let d = try top.section("data")
         try d.rejectUnknownKeys(["train", "eval", "eval_fraction", "format", "template", "template_date", "system_prompt",
                                  "train_on", "max_seq_len", "truncation", "packing", "shuffle", "on_invalid"])
-        guard let trainFile = try d.optionalString("train") else { throw d.error("train", "is required: the training dataset (JSONL or JSON)") }
+        guard let trainFile = try d.optionalString("train") else { throw d.error("train", "is required: the training dataset (a JSONL, JSON or Parquet file, a directory, or a glob of shards)") }
         var data = DataSection(train: resolve(trainFile))
         data.eval = try d.optionalString("eval").map(resolve)
         data.evalFraction = try d.double("eval_fraction", default: 0, range: 0...0.99)
@@ -142,7 +148,7 @@ public struct Recipe: Sendable, Equatable {
             lora.targets = try names.map { n in
                 guard let p = Projection(rawValue: n) else {
                     let all = Projection.allCases.map(\.rawValue)
-                    let hint = closest(n, all).map { " (did you mean \"\($0)\"?)" } ?? ""
+                    let hint = spellingSuggestion(for: n, among: all).map { " (did you mean \"\($0)\"?)" } ?? ""
                     throw l.error("targets", "\"\(n)\" is not a projection\(hint); choose from \(all.joined(separator: ", "))")
                 }
                 return p
@@ -178,7 +184,7 @@ public struct Recipe: Sendable, Equatable {
         sched.minLrRatio = try s.double("min_lr_ratio", default: 0, range: 0...1)
 
         let t = try top.section("train")
-        try t.rejectUnknownKeys(["epochs", "max_steps", "batch_size", "grad_accum", "seed", "gradient_checkpointing", "threads"])
+        try t.rejectUnknownKeys(["epochs", "max_steps", "batch_size", "grad_accum", "seed", "gradient_checkpointing", "threads", "precision"])
         var train = Train()
         train.epochs = try t.int("epochs", default: 1, min: 1)
         train.maxSteps = try t.optionalInt("max_steps", min: 1)
@@ -187,6 +193,7 @@ public struct Recipe: Sendable, Equatable {
         train.seed = try t.int("seed", default: 42, min: 0)
         train.gradientCheckpointing = try t.bool("gradient_checkpointing", default: false)
         train.threads = try t.optionalInt("threads", min: 1)
+        train.precision = try t.choice("precision", default: .fp32, Precision.self, allowed: Precision.allCases)
 
         let e = try top.section("eval")
         try e.rejectUnknownKeys(["every_steps", "max_batches"])
@@ -220,7 +227,8 @@ public struct Recipe: Sendable, Equatable {
             "schedule": ["type": schedule.type.rawValue, "warmup_steps": schedule.warmupSteps, "warmup_ratio": schedule.warmupRatio,
                          "min_lr_ratio": schedule.minLrRatio] as [String: Any],
             "train": ["epochs": train.epochs, "max_steps": opt(train.maxSteps), "batch_size": train.batchSize, "grad_accum": train.gradAccum,
-                      "seed": train.seed, "gradient_checkpointing": train.gradientCheckpointing, "threads": opt(train.threads)] as [String: Any],
+                      "seed": train.seed, "gradient_checkpointing": train.gradientCheckpointing, "threads": opt(train.threads),
+                      "precision": train.precision.rawValue] as [String: Any],
             "eval": ["every_steps": eval.everySteps, "max_batches": opt(eval.maxBatches)] as [String: Any],
             "checkpoint": ["every_steps": checkpoint.everySteps, "keep_last": checkpoint.keepLast] as [String: Any],
         ]

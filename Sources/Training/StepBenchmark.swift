@@ -1,6 +1,7 @@
 import Autodiff
 import Foundation
 import Llama
+import Seeds
 import Tensors
 
 /// `llama-sft bench <shape>`: full LoRA training steps (forward, backward, clipping, AdamW) on random
@@ -38,6 +39,10 @@ public enum StepBenchmark {
         public var gradientCheckpointing = false
         /// Base weights in bf16 (as a real checkpoint is); default for llama3-8b.
         public var bf16: Bool?
+        /// How the frozen-base products are computed (train.precision).
+        public var precision = Precision.fp32
+        /// Measure the share of step time per kind of work (`WorkProfile`).
+        public var profile = false
         public init() {}
     }
 
@@ -52,11 +57,19 @@ public enum StepBenchmark {
         public var flopsPerToken: Double
         public var threads: Int
         public var losses: [Double]
+        /// The precision used (auto resolved).
+        public var precision: String
+        /// Share of the timed steps' time per kind of work (with `profile`), largest first; the rest is
+        /// attention, norms, RoPE, element-wise ops and the LM head's backward.
+        public var profile: [(kind: String, share: Double)] = []
 
         public var json: [String: Any] {
-            ["shape": shape, "tokens_per_s": tokensPerSecond, "peak_rss_mib": peakRSSMiB, "gflops": gflops,
+            let cpu = CPUInfo.current
+            return ["cpu": cpu.brand, "cpu_features": cpu.featureNames, "blas_core": cpu.blasCore, "precision": precision,
+             "bf16_kernel": precision == "bf16" ? BF16Kernel.best.rawValue : "none", "shape": shape, "tokens_per_s": tokensPerSecond, "peak_rss_mib": peakRSSMiB, "gflops": gflops,
              "sgemm_share": sgemmShare, "sgemm_peak_gflops": sgemmPeakGflops, "flops_per_token": flopsPerToken,
-             "step_seconds": stepSeconds, "threads": threads, "losses": losses]
+             "step_seconds": stepSeconds, "threads": threads, "losses": losses,
+             "profile": Dictionary(uniqueKeysWithValues: profile.map { ($0.kind, $0.share) })]
         }
     }
 
@@ -66,16 +79,18 @@ public enum StepBenchmark {
         }
         Threads.configure(o.threads)
         let bf16 = o.bf16 ?? (o.shape == "llama3-8b")
-        log("shape \(o.shape): \(config.parameterCount.formatted()) parameters, \(bf16 ? "bf16" : "fp32") base, seq \(o.seq) × batch \(o.batch), trained fraction \(o.trainedFraction), r=\(o.rank), threads \(Threads.count)\(o.gradientCheckpointing ? ", gradient checkpointing" : "")")
+        log("shape \(o.shape): \(config.parameterCount.digitsGrouped) parameters, \(bf16 ? "bf16" : "fp32") base, seq \(o.seq) × batch \(o.batch), trained fraction \(o.trainedFraction), r=\(o.rank), threads \(Threads.count)\(o.gradientCheckpointing ? ", gradient checkpointing" : "")")
         let weights = LlamaWeights.random(config: config, seed: 1, storage: bf16 ? .bf16 : .f32, distribution: .uniform)
         let model = LlamaModel(weights: weights)
         let lora = LoRAConfig(rank: o.rank, alpha: o.alpha)
         let adapters = LoRAAdapters.initialize(lora, model: config, seed: 2)
         // B = 0 would make the first steps special; small random B exercises every path.
         for (_, v) in adapters.namedParameters where v.value.columns == o.rank {
-            for i in 0..<v.value.count { v.value[i] = (DropoutMask.uniform(seed: 3, index: i) - 0.5) * 0.02 }
+            for i in 0..<v.value.count { v.value[i] = (counterUniform(seed: 3, index: i) - 0.5) * 0.02 }
         }
         model.adapters = adapters
+        let precision = weights.prepare(precision: o.precision)
+        log(PrecisionReport.line(o.precision))
         let params = adapters.namedParameters.map(\.variable)
         let adam = AdamW(parameters: params, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0)
 
@@ -83,22 +98,31 @@ public enum StepBenchmark {
         var docs: [(ids: [Int], trained: [UInt8])] = []
         let untrained = Int((Double(o.seq) * (1 - o.trainedFraction)).rounded())
         for b in 0..<o.batch {
-            let ids = (0..<o.seq).map { Int(DropoutMask.uniform(seed: UInt64(10 + b), index: $0) * Float(config.vocabSize)) % config.vocabSize }
+            let ids = (0..<o.seq).map { Int(counterUniform(seed: UInt64(10 + b), index: $0) * Float(config.vocabSize)) % config.vocabSize }
             docs.append((ids, (0..<o.seq).map { $0 < untrained ? 0 : 1 }))
         }
         let batch = ModelBatch(documents: docs)
 
         let sgemmPeak = measureSGEMMPeak()
+        WorkProfile.enabled = o.profile
+        defer { WorkProfile.enabled = false }
         var times: [Double] = [], losses: [Double] = []
         let clock = ContinuousClock()
         for step in 0..<(o.warmup + o.steps) {
             let t0 = clock.now
             adapters.zeroGrads()
             let tape = Tape()
-            let sum = model.lossSum(batch, tape: tape, checkpointing: o.gradientCheckpointing, dropoutSeed: UInt64(step))
+            if step == o.warmup { WorkProfile.reset() }
+            // model.lossSum, with the LM head + loss measured on its own.
+            let hidden = model.forward(batch, tape: tape, checkpointing: o.gradientCheckpointing, dropoutSeed: UInt64(step))
+            let sum = WorkProfile.measure(.lmHeadLoss) {
+                tape.lmHeadCrossEntropy(hidden, weight: model.weights.lmHead, positions: batch.lossPositions, targets: batch.lossTargets)
+            }
             tape.backward(from: sum, seedScale: 1 / Float(max(batch.targetCount, 1)))
-            clipGradients(params, maxNorm: 1)
-            adam.update(params, lr: 1e-4)
+            WorkProfile.measure(.optimizer) {
+                clipGradients(params, maxNorm: 1)
+                adam.update(params, lr: 1e-4)
+            }
             let dt = (clock.now - t0).seconds
             let loss = Double(sum.value[0]) / Double(max(batch.targetCount, 1))
             losses.append(loss)
@@ -111,9 +135,16 @@ public enum StepBenchmark {
         let tokens = Double(o.seq * o.batch)
         let flops = flopsPerToken(config, seq: o.seq, rank: o.rank, trainedFraction: Double(batch.targetCount) / tokens)
         let gflops = flops * tokens / median / 1e9
-        return Result(shape: o.shape, tokensPerSecond: tokens / median, stepSeconds: times, peakRSSMiB: peakRSSMiB(),
+        var profile: [(kind: String, share: Double)] = []
+        if o.profile {
+            let total = times.reduce(0, +), measured = WorkProfile.seconds
+            profile = WorkProfile.Kind.allCases.map { ($0.label, measured[$0]! / total) }
+            profile.append(("rest: attention, norms, RoPE, element-wise, LM-head backward", max(0, 1 - profile.reduce(0) { $0 + $1.share })))
+            profile.sort { $0.share > $1.share }
+        }
+        return Result(shape: o.shape, tokensPerSecond: tokens / median, stepSeconds: times, peakRSSMiB: ProcessMemory.peakResidentMiB,
                       gflops: gflops, sgemmPeakGflops: peak, sgemmShare: gflops / peak, flopsPerToken: flops,
-                      threads: Threads.count, losses: losses)
+                      threads: Threads.count, losses: losses, precision: precision.rawValue, profile: profile)
     }
 
     /// Matmul FLOPs per token of one step, as the PyTorch reference counts them (forward 2P, backward
@@ -146,7 +177,4 @@ public enum StepBenchmark {
         }
         return 2 * Double(m * k * n) / best / 1e9
     }
-
-    /// Peak resident set size of this process (VmHWM), MiB.
-    public static func peakRSSMiB() -> Double { Double(ProcessMemory.peakResidentBytes ?? 0) / 1_048_576 }
 }

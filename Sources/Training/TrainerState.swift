@@ -13,8 +13,10 @@ public struct TrainerState: Codable, Sendable, Equatable {
     /// The epoch of the next micro-batch, and its index within that epoch's micro-batch list.
     public var epoch = 0
     public var indexInEpoch = 0
+    /// A record for people and tools reading the file (as in transformers' `trainer_state.json`): the
+    /// seed, schedule, token counts and losses below are not read back on resume; the schedule is
+    /// recomputed from the recipe and `step`.
     public var seed = 0
-    /// Schedule position: λ is recomputed from these and `step`.
     public var totalSteps = 0
     public var warmupSteps = 0
     public var baseLR = 0.0
@@ -23,11 +25,11 @@ public struct TrainerState: Codable, Sendable, Equatable {
     public var bestEvalLoss: Double?
     public var lastLoss: Double?
     public var lastEvalLoss: Double?
-    /// SHA-256 of the math-relevant recipe keys (see `Recipe.mathFingerprint`).
+    /// FNV-1a 64 of the math-relevant recipe keys, in hex (see `Recipe.mathFingerprint`).
     public var recipeHash = ""
     /// FNV-1a 64 of the prepared training examples and their number (absent in older checkpoints).
     public var dataFingerprint: String?
-    /// Fingerprint of the base model's config and tensors (see `Trainer.fingerprint(model:configPath:)`).
+    /// Fingerprint of the base model's config and tensors (see `RunFingerprints`).
     public var modelFingerprint: String?
     public var trainExamples: Int?
     public var elapsedSeconds = 0.0

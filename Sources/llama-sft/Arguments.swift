@@ -2,9 +2,10 @@ import Foundation
 import Training
 
 /// A usage error: printed with the subcommand's usage, exit code 2.
-struct UsageError: Error, CustomStringConvertible {
+struct UsageError: LocalizedError, CustomStringConvertible {
     let message: String
     init(_ message: String) { self.message = message }
+    var errorDescription: String? { message }
     var description: String { message }
 }
 
@@ -70,9 +71,9 @@ struct Arguments {
     }
 }
 
-/// The closest candidate, if it is close enough to be a plausible typo (Training's `closest`).
+/// The closest candidate, if it is close enough to be a plausible typo (Training's `spellingSuggestion`).
 func closestMatch(_ word: String, in candidates: Set<String>) -> String? {
-    closest(word, candidates.sorted())
+    spellingSuggestion(for: word, among: candidates.sorted())
 }
 
 /// Writes to standard error.

@@ -1,4 +1,5 @@
 import Foundation
+import Tensors
 import Training
 
 /// `llama-sft bench kernels | <shape> [...]`.
@@ -7,16 +8,19 @@ enum BenchCommand {
     usage: llama-sft bench kernels [--threads N] [--repeats N]
            llama-sft bench SHAPE [--seq 512] [--batch 1] [--trained-fraction 0.5] [--steps 4] [--warmup 1]
                                  [--rank 8] [--threads N] [--gc] [--bf16 | --fp32] [--json]
+                                 [--precision fp32|bf16|auto] [--profile]
     SHAPE: \(StepBenchmark.shapes.keys.sorted().joined(separator: ", ")) (random weights; llama3-8b uses a bf16 base)
 
     Times full LoRA training steps (forward, backward, clipping, AdamW; r=8, alpha 16, all 7 projections)
     and prints tokens/s, peak RSS, achieved GFLOP/s and its share of this machine's measured sgemm peak.
-    Compare with ../shared/bench/torch_lora_bench.py run on the same shape, side by side.
+    --bf16/--fp32 choose how the random base weights are stored; --precision how the frozen-base products
+    are computed (default fp32; see docs/precision.md). The CPU, its features and OpenBLAS's kernels are
+    printed with the result. --profile adds the share of step time per kind of work. Compare with PyTorch on the same shape, side by side (README "Speed").
     """
 
     static func run(_ args: [String]) throws -> Int32 {
-        let a = try Arguments(args, valued: ["threads", "repeats", "seq", "batch", "trained-fraction", "steps", "warmup", "rank"],
-                              switches: ["gc", "bf16", "fp32", "json"])
+        let a = try Arguments(args, valued: ["threads", "repeats", "precision", "seq", "batch", "trained-fraction", "steps", "warmup", "rank"],
+                              switches: ["gc", "bf16", "fp32", "json", "profile"])
         guard let what = a.positionals.first else { throw UsageError("what to benchmark?\n\(usage)") }
         let threads = try a.value("threads").map { v -> Int in
             guard let n = Int(v), n > 0 else { throw UsageError("--threads expects a positive integer") }
@@ -38,8 +42,15 @@ enum BenchCommand {
         o.alpha = Double(2 * o.rank)
         o.threads = threads
         o.gradientCheckpointing = a.flag("gc")
+        o.profile = a.flag("profile")
         if a.flag("bf16") { o.bf16 = true }
         if a.flag("fp32") { o.bf16 = false }
+        if let p = a.value("precision") {
+            guard let precision = Precision(rawValue: p) else {
+                throw UsageError("--precision expects fp32, bf16 or auto, got '\(p)'")
+            }
+            o.precision = precision
+        }
         guard o.seq >= 2, o.batch >= 1, o.steps >= 1, o.trainedFraction > 0, o.trainedFraction <= 1 else {
             throw UsageError("need --seq ≥ 2, --batch ≥ 1, --steps ≥ 1 and 0 < --trained-fraction ≤ 1")
         }
@@ -49,8 +60,13 @@ enum BenchCommand {
             let data = try JSONSerialization.data(withJSONObject: r.json, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
-            print(String(format: "\n%@: %.1f tokens/s, peak RSS %.0f MiB, %.1f GFLOP/s = %.0f %% of measured sgemm peak (%.0f GFLOP/s), %d threads",
-                         r.shape, r.tokensPerSecond, r.peakRSSMiB, r.gflops, r.sgemmShare * 100, r.sgemmPeakGflops, r.threads))
+            print(String(format: "\n%@: %.1f tokens/s, peak RSS %.0f MiB, %.1f GFLOP/s = %.0f %% of measured sgemm peak (%.0f GFLOP/s), %d threads, precision %@",
+                         r.shape, r.tokensPerSecond, r.peakRSSMiB, r.gflops, r.sgemmShare * 100, r.sgemmPeakGflops, r.threads, r.precision as NSString))
+            print("cpu: \(CPUInfo.current.summary)")
+            if !r.profile.isEmpty {
+                print("\nshare of step time (timed steps):")
+                for (kind, share) in r.profile { print(String(format: "  %5.1f %%  %@", share * 100, kind as NSString)) }
+            }
         }
         return 0
     }

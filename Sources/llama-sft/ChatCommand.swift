@@ -31,7 +31,7 @@ enum ChatCommand {
         }
         Threads.configure(a.value("threads").flatMap(Int.init))
         let maxNew = try a.int("max-new-tokens", default: 256)
-        let sampler = Sampler(temperature: try a.double("temperature", default: 0.6), topP: try a.double("top-p", default: 0.9),
+        var sampler = Sampler(temperature: try a.double("temperature", default: 0.6), topP: try a.double("top-p", default: 0.9),
                               seed: UInt64(try a.int("seed", default: 0)))
         guard maxNew > 0, sampler.temperature >= 0, sampler.topP > 0, sampler.topP <= 1 else {
             throw UsageError("need --max-new-tokens > 0, --temperature ≥ 0 and 0 < --top-p ≤ 1")
@@ -53,7 +53,7 @@ enum ChatCommand {
             let ids = renderer.render(messages, addGenerationPrompt: true).ids
             var decoder = StreamingDecoder(tokenizer: tokenizer)
             var generated: [Int] = []
-            _ = model.generate(prompt: ids, maxNewTokens: maxNew, stop: stop, sampler: sampler) { id in
+            _ = model.generate(prompt: ids, maxNewTokens: maxNew, stop: stop, sampler: &sampler) { id in
                 generated.append(id)
                 if !stop.contains(id) {
                     FileHandle.standardOutput.write(Data(decoder.append(id).utf8))

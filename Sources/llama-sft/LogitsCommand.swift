@@ -22,10 +22,10 @@ enum LogitsCommand {
         Threads.configure(a.value("threads").flatMap(Int.init))
         let (sequences, labels) = try readInput(inputPath)
 
-        let rssBefore = residentMiB()
+        let rssBefore = ProcessMemory.residentMiB
         let model = try LlamaModel.load(directory: modelDir)
         printError(String(format: "loaded %@: resident memory %.0f → %.0f MiB (16-bit weights are memory-mapped, not copied)",
-                          modelDir, rssBefore, residentMiB()))
+                          modelDir, rssBefore, ProcessMemory.residentMiB))
         if let adapterDir = a.value("adapter") {
             model.adapters = try PEFTAdapter.load(directory: adapterDir, model: model.config).0
         }
@@ -87,13 +87,3 @@ enum LogitsCommand {
         }
     }
 }
-
-/// A plain user-facing error message from a subcommand.
-struct ToolError: LocalizedError {
-    let message: String
-    init(_ message: String) { self.message = message }
-    var errorDescription: String? { message }
-}
-
-/// Current resident set size (VmRSS) of this process in MiB.
-func residentMiB() -> Double { Double(ProcessMemory.residentBytes ?? 0) / 1_048_576 }

@@ -1,3 +1,4 @@
+import Distributed
 import Foundation
 import Training
 
@@ -17,13 +18,42 @@ enum TrainCommand {
         let a = try Arguments(args, valued: ["resume"], switches: ["restart"])
         guard a.positionals.count == 1 else { throw UsageError(a.positionals.isEmpty ? "which recipe?\n\(usage)" : "one recipe at a time\n\(usage)") }
         if a.flag("restart") && a.value("resume") != nil { throw UsageError("--resume and --restart contradict each other") }
-        let recipe = try Recipe.load(path: a.positionals[0])
+        // Under mpirun this is one rank of a data-parallel job (docs/distributed.md); else world is one process.
+        let world: any Communicator
+        do { world = try Launch.communicator() } catch { throw TrainingError(error.message) }
         var options = TrainOptions()
         options.resume = a.value("resume")
         options.restart = a.flag("restart")
         options.progressBar = isatty(STDOUT_FILENO) == 1
+        options.world = world
+        if world.rank != 0 {  // rank 0 speaks for the job
+            options.log = { _ in }
+            options.progressBar = false
+        }
         StopSignals.install()
         defer { StopSignals.uninstall() }
+        guard world.size > 1 else { return try train(a.positionals[0], options) }
+        do {
+            let code = try train(a.positionals[0], options)
+            world.finish()
+            return code
+        } catch {
+            // An error every rank found is reported once, and the job ends cleanly; an error of one rank
+            // alone must stop the others, which would otherwise wait for it forever.
+            let shared = (error as? TrainingError)?.everyRankKnows ?? false
+            if world.rank == 0 || !shared {
+                printError("llama-sft train (rank \(world.rank) of \(world.size)): error: \((error as? LocalizedError)?.errorDescription ?? "\(error)")")
+            }
+            if shared {
+                world.finish()
+                exit(1)
+            }
+            world.abort(code: 1)
+        }
+    }
+
+    static func train(_ recipePath: String, _ options: TrainOptions) throws -> Int32 {
+        let recipe = try Recipe.load(path: recipePath)
         let trainer = try Trainer(recipe: recipe, options: options)
         let summary = try trainer.run()
         if let sig = summary.stoppedBySignal { return 128 + sig }

@@ -1,3 +1,4 @@
+import Seeds
 import XCTest
 @testable import ChatData
 

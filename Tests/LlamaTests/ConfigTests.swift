@@ -74,3 +74,21 @@ final class ConfigTests: XCTestCase {
         }, "")
     }
 }
+
+extension ConfigTests {
+    /// A value of the wrong type is reported as a bad value of that key: never as missing, never
+    /// silently replaced by a default.
+    func testWrongTypesAreBadValuesNotMissingOrDefaults() throws {
+        let cases: [(String, Any)] = [("rope_theta", "500000"), ("tie_word_embeddings", "true"), ("eos_token_id", "2"),
+                                      ("hidden_act", 7), ("num_key_value_heads", true), ("hidden_size", 64.5),
+                                      ("tie_word_embeddings", 1), ("bos_token_id", -1)]
+        for (key, value) in cases {
+            let message = try parseError { $0[key] = value }
+            XCTAssertTrue(message.contains("key \"\(key)\""), "\(key) = \(value): \(message)")
+            XCTAssertFalse(message.contains("missing"), "\(key) = \(value): \(message)")
+        }
+        let nested = try parseError { $0["rope_scaling"] = ["rope_type": "llama3", "factor": "8", "low_freq_factor": 1.0,
+                                                             "high_freq_factor": 4.0, "original_max_position_embeddings": 8192] }
+        XCTAssertTrue(nested.contains("key \"rope_scaling.factor\""), nested)
+    }
+}

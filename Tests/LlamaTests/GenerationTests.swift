@@ -1,5 +1,6 @@
 import Autodiff
-import Llama
+import Foundation
+@testable import Llama
 import XCTest
 
 final class GenerationTests: XCTestCase {
@@ -27,13 +28,60 @@ final class GenerationTests: XCTestCase {
         let f = try GoldenFixture("tiny-llama32")
         let model = try f.model()
         let prompt = Array(f.sequences[1].prefix(6))
-        let a = model.generate(prompt: prompt, maxNewTokens: 8, stop: [], sampler: Sampler(temperature: 0))
+        var greedy = Sampler(temperature: 0)
+        let a = model.generate(prompt: prompt, maxNewTokens: 8, stop: [], sampler: &greedy)
         XCTAssertEqual(a.count, 8)
-        XCTAssertEqual(model.generate(prompt: prompt, maxNewTokens: 8, stop: [], sampler: Sampler(temperature: 0)), a)
+        XCTAssertEqual(greedy.draws, 8)
+        XCTAssertEqual(model.generate(prompt: prompt, maxNewTokens: 8, stop: [], sampler: &greedy), a)
         // Stopping on the first generated id ends at once.
-        XCTAssertEqual(model.generate(prompt: prompt, maxNewTokens: 8, stop: [a[0]], sampler: Sampler(temperature: 0)), [a[0]])
+        var once = Sampler(temperature: 0)
+        XCTAssertEqual(model.generate(prompt: prompt, maxNewTokens: 8, stop: [a[0]], sampler: &once), [a[0]])
         // Sampling is reproducible for a seed.
         let s = Sampler(temperature: 1, topP: 0.9, seed: 5)
-        XCTAssertEqual(model.generate(prompt: prompt, maxNewTokens: 8, stop: [], sampler: s), model.generate(prompt: prompt, maxNewTokens: 8, stop: [], sampler: s))
+        var s1 = s, s2 = s
+        let first = model.generate(prompt: prompt, maxNewTokens: 8, stop: [], sampler: &s1)
+        XCTAssertEqual(first, model.generate(prompt: prompt, maxNewTokens: 8, stop: [], sampler: &s2))
+        // The stream moved on by one draw per token: a second chat turn does not replay the first one's draws.
+        XCTAssertEqual(s1.draws, 8)
+        var stream = Sampler(temperature: 1, topP: 1, seed: 5)
+        let flat = [Float](repeating: 0, count: 1000)
+        XCTAssertNotEqual(stream.next(flat), stream.next(flat))
+    }
+
+    /// The nucleus taken from the heap is the one a full sort gives: same tokens, same order, ties by
+    /// lower id, so sampling picks the same token as sorting would.
+    func testTopPSelectionMatchesFullSort() {
+        var rng = 12345 as UInt64
+        for trial in 0..<200 {
+            let v = 1 + trial % 97
+            let logits: [Float] = (0..<v).map { i in
+                rng = rng &* 6364136223846793005 &+ 1442695040888963407
+                // Coarse values so that ties occur.
+                return Float(Int(rng >> 59)) * 0.5 + (i % 7 == 0 ? 3 : 0)
+            }
+            let sampler = Sampler(temperature: 0.8, topP: [0.1, 0.5, 0.9, 1.0][trial % 4], seed: UInt64(trial))
+            XCTAssertEqual(sampler.pick(logits, draw: trial), sortedReferencePick(sampler, logits, draw: trial), "trial \(trial)")
+        }
+    }
+
+    /// Top-p by a full stable sort, written plainly (the definition the heap must match).
+    private func sortedReferencePick(_ s: Sampler, _ logits: [Float], draw: Int) -> Int {
+        let m = logits.max()!
+        var probs = logits.map { Foundation.exp(Double($0 - m) / s.temperature) }
+        let z = probs.reduce(0, +)
+        probs = probs.map { $0 / z }
+        let order = probs.indices.sorted { probs[$0] > probs[$1] || (probs[$0] == probs[$1] && $0 < $1) }
+        var kept: [Int] = [], mass = 0.0
+        for i in order {
+            kept.append(i)
+            mass += probs[i]
+            if mass >= s.topP { break }
+        }
+        var u = Double(DropoutMask.uniform(seed: s.seed, index: draw)) * mass
+        for i in kept {
+            u -= probs[i]
+            if u <= 0 { return i }
+        }
+        return kept.last!
     }
 }

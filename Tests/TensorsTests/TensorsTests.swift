@@ -60,12 +60,14 @@ final class GEMMTests: XCTestCase {
         XCTAssertEqual(c, [7, 9, 13, 17])
     }
 
-    func testMatmulTransposedMatchesMatmul() {
-        let x = Tensor(shape: [2, 3], values: [1, 2, 3, 4, 5, 6])
-        let w = Tensor(shape: [2, 3], values: [1, 0, -1, 2, 1, 0])
-        XCTAssertEqual(matmulTransposed(x, w).array, [-2, 4, -2, 13])
-        let wt = Tensor(shape: [3, 2], values: [1, 2, 0, 1, -1, 0])
-        XCTAssertEqual(matmul(x, wt).array, [-2, 4, -2, 13])
+    func testTransposedBMatchesPlainB() {
+        // x · Wᵀ (the Linear layout) equals x · (Wᵀ stored plainly).
+        let x: [Float] = [1, 2, 3, 4, 5, 6]
+        var y1 = [Float](repeating: 0, count: 4), y2 = y1
+        sgemm(transA: false, transB: true, m: 2, n: 2, k: 3, x, lda: 3, [1, 0, -1, 2, 1, 0], ldb: 3, &y1, ldc: 2)
+        sgemm(transA: false, transB: false, m: 2, n: 2, k: 3, x, lda: 3, [1, 2, 0, 1, -1, 0], ldb: 2, &y2, ldc: 2)
+        XCTAssertEqual(y1, [-2, 4, -2, 13])
+        XCTAssertEqual(y2, [-2, 4, -2, 13])
     }
 }
 
@@ -166,3 +168,34 @@ final class KernelTests: XCTestCase {
 }
 
 import Foundation
+
+/// The hand-written binary16 conversions (used where `Float16` is unavailable, i.e. Intel Macs) agree
+/// with `Float16` bit for bit.
+final class HalfBitsTests: XCTestCase {
+    func testWideningEveryHalfMatchesFloat16() {
+        for h in 0...UInt16.max {
+            let hardware = Float(Float16(bitPattern: h)), portable = HalfBits.toFloat(h)
+            if hardware.isNaN { XCTAssertTrue(portable.isNaN, "\(h)"); continue }
+            XCTAssertEqual(portable.bitPattern, hardware.bitPattern, "half bits \(h)")
+        }
+    }
+
+    func testNarrowingMatchesFloat16IncludingTiesSubnormalsAndOverflow() {
+        var floats: [Float] = [0, -0, 1, -1, 65504, 65519.99, 65520, 1e9, -1e9, .infinity, -.infinity,
+                               Float(sign: .plus, exponent: -25, significand: 1),        // tie between 0 and the smallest subnormal
+                               Float(sign: .plus, exponent: -25, significand: 1.5),
+                               Float(sign: .plus, exponent: -14, significand: 1) * 0.999, 1 + 1.0 / 2048, 1 + 3.0 / 2048]
+        var state: UInt64 = 7
+        for _ in 0..<200_000 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            // Exponents around the half range, all mantissas.
+            let bits = UInt32(truncatingIfNeeded: state >> 32)
+            let exponent = UInt32(96 + (bits >> 24) % 48) << 23
+            floats.append(Float(bitPattern: (bits & 0x807F_FFFF) | exponent))
+        }
+        for f in floats {
+            XCTAssertEqual(HalfBits.fromFloat(f), Float16(f).bitPattern, "\(f) (bits \(f.bitPattern))")
+        }
+        XCTAssertTrue(Float(Float16(bitPattern: HalfBits.fromFloat(.nan))).isNaN)
+    }
+}

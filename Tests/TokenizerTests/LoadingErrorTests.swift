@@ -60,6 +60,11 @@ final class LoadingErrorTests: XCTestCase {
         let fields = try writeText("IQ== 0\n\nIg== 1 extra\n", "tokenizer.model")
         guard case .malformedTiktokenLine(_, let fieldsLine, _)? = loadError(fields) else { return XCTFail("wrong error") }
         XCTAssertEqual(fieldsLine, 3)
+        // Strict base64, as Python's b64decode: padding is required, and nothing outside the alphabet.
+        for bad in ["IQ 0\n", "I=Q= 0\n", "IQ==IQ== 0\n", "SQ-= 0\n"] {
+            let path = try writeText(bad, "tokenizer.model")
+            guard case .malformedTiktokenLine(_, 1, _)? = loadError(path) else { return XCTFail("\(bad) was accepted") }
+        }
         let rank = try writeText("IQ== zero\n", "tokenizer.model")
         guard case .malformedTiktokenLine(_, 1, _)? = loadError(rank) else { return XCTFail("wrong error") }
     }

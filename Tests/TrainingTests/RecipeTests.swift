@@ -66,6 +66,7 @@ final class RecipeTests: XCTestCase {
         assertError("data.template", ["did you mean \"llama3\""]) { setKey(&$0, "data.template", "llama-3") }
         assertError("lora.targets", ["\"q_prj\" is not a projection (did you mean \"q_proj\"?)", "choose from q_proj"]) { setKey(&$0, "lora.targets", ["q_prj"]) }
         assertError("lora.targets", ["needs at least one projection"]) { setKey(&$0, "lora.targets", [String]()) }
+        assertError("train.precision", ["\"bf61\" is not one of \"fp32\", \"bf16\", \"auto\"", "did you mean \"bf16\""]) { setKey(&$0, "train.precision", "bf61") }
     }
 
     func testRequiredKeysAndConflicts() {

@@ -2,6 +2,7 @@ import ChatData
 import Foundation
 import Llama
 import SafeTensors
+import Seeds
 import Training
 import XCTest
 

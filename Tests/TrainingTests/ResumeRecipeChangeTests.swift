@@ -34,6 +34,7 @@ final class ResumeRecipeChangeTests: XCTestCase {
             (["train.batch_size": 1, "train.grad_accum": 2], ["train.batch_size", "train.grad_accum"]),
             (["data.packing": true, "data.max_seq_len": 48], ["data.max_seq_len", "data.packing"]),
             (["data.shuffle": false], ["data.shuffle"]),
+            (["train.precision": "bf16"], ["train.precision"]),
             (["model": try goldenDir("tiny-llama3")], ["model"]),
         ]
         for (changes, keys) in cases {

@@ -27,15 +27,24 @@ extension Tape {
         let keep = isRecording && h.requiresGrad && count * vocab * 4 <= Self.keptSoftmaxBudgetBytes
         let probabilities = keep ? Tensor(uninitialized: [count, vocab]) : nil
         /// logits[0..<c] = h[positions[start..<start+c]] · Wᵀ (rows gathered into `rows` first).
-        func chunkLogits(_ start: Int, _ c: Int, _ wp: UnsafePointer<Float>, rows: Tensor, into logits: UnsafeMutablePointer<Float>) {
+        func chunkLogits(_ start: Int, _ c: Int, _ wp: UnsafePointer<Float>?, rows: Tensor, into logits: UnsafeMutablePointer<Float>) {
             for i in 0..<c { (rows.data + i * dim).update(from: h.value.data + positions[start + i] * dim, count: dim) }
-            sgemm(transA: false, transB: true, m: c, n: vocab, k: dim, rows.data, lda: dim, wp, ldb: dim, logits, ldc: vocab)
+            if let wp {
+                sgemm(transA: false, transB: true, m: c, n: vocab, k: dim, rows.data, lda: dim, wp, ldb: dim, logits, ldc: vocab)
+            } else {
+                w.forwardProduct(m: c, rows.data, ldx: dim, logits, ldy: vocab)
+            }
+        }
+        /// fp32: the weight as fp32 (widened once per pass when stored in 16 bits); bf16 (packed weight):
+        /// nil, and the products go through the bf16 kernel. The softmax and the loss stay fp32 either way.
+        func withHeadWeight(_ body: (UnsafePointer<Float>?) -> Void) {
+            if w.bf16 != nil { body(nil) } else { w.withFloat32 { body($0) } }
         }
         var total = 0.0
         do {
             let rows = Tensor(uninitialized: [rowsPerChunk, dim])
             let scratch = keep ? nil : Tensor(uninitialized: [rowsPerChunk, vocab])
-            w.withFloat32 { wp in
+            withHeadWeight { wp in
                 for start in stride(from: 0, to: count, by: chunk) {
                     let c = min(chunk, count - start)
                     let logits = probabilities.map { $0.data + start * vocab } ?? scratch!.data
@@ -61,7 +70,7 @@ extension Tape {
                 let rows = Tensor(uninitialized: [rowsPerChunk, dim])
                 let scratch = probabilities == nil ? Tensor(uninitialized: [rowsPerChunk, vocab]) : nil
                 let dRows = Tensor(uninitialized: [rowsPerChunk, dim])
-                w.withFloat32 { wp in
+                withHeadWeight { wp in
                     for start in stride(from: 0, to: count, by: chunk) {
                         let c = min(chunk, count - start)
                         let z: UnsafeMutablePointer<Float>
@@ -78,7 +87,11 @@ extension Tape {
                             scale(zr, g, zr, vocab)
                             zr[targets[start + i]] -= g
                         }
-                        sgemm(transA: false, transB: false, m: c, n: dim, k: vocab, z, lda: vocab, wp, ldb: dim, dRows.data, ldc: dim)
+                        if let wp {
+                            sgemm(transA: false, transB: false, m: c, n: dim, k: vocab, z, lda: vocab, wp, ldb: dim, dRows.data, ldc: dim)
+                        } else {
+                            w.backwardProduct(m: c, z, lddy: vocab, dRows.data, lddx: dim, beta: 0)
+                        }
                         for i in 0..<c { axpy(1, dRows.data + i * dim, dh + positions[start + i] * dim, dim) }
                     }
                 }

@@ -12,23 +12,4 @@ extension Tape {
         }
         return Variable(y)
     }
-
-    /// Embedding gather from a trainable table: the gradient scatters back, `dE[ids[t]] += dy[t]`
-    /// (repeated ids accumulate).
-    public func embedding(_ ids: [Int], table: Variable) -> Variable {
-        let d = table.value.columns, v = table.value.rows
-        let y = Tensor(uninitialized: [ids.count, d])
-        for (t, id) in ids.enumerated() {
-            precondition(id >= 0 && id < v, "embedding: token id \(id) outside vocabulary 0..<\(v)")
-            (y.data + t * d).update(from: table.value.data + id * d, count: d)
-        }
-        let out = Variable(y, requiresGrad: table.requiresGrad)
-        record(out) { dy in
-            table.accumulateGrad { de, beta in
-                if beta == 0 { de.update(repeating: 0, count: v * d) }
-                for (t, id) in ids.enumerated() { axpy(1, dy.data + t * d, de + id * d, d) }
-            }
-        }
-        return out
-    }
 }

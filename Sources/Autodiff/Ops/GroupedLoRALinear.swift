@@ -19,13 +19,15 @@ extension Tape {
     /// exactly `loraLinear` (same math, same dropout masks); only the GEMM grouping differs.
     /// Output `[N, Σout]`, blocks side by side (split it with `splitColumns`).
     public func groupedLoRALinear(_ x: Variable, _ w: FrozenWeight, blocks: [LoRABlock], scale s: Float, dropout p: Float = 0) -> Variable {
+        WorkProfile.measure(.lora) { groupedLoRALinearOp(x, w, blocks: blocks, scale: s, dropout: p) }
+    }
+
+    private func groupedLoRALinearOp(_ x: Variable, _ w: FrozenWeight, blocks: [LoRABlock], scale s: Float, dropout p: Float) -> Variable {
         let n = x.value.rows, inF = w.columns, total = w.rows
         precondition(x.value.columns == inF && blocks.reduce(0, { $0 + $1.rows }) == total,
                      "groupedLoRALinear: x \(x.shape), W \(w.shape), block rows \(blocks.map(\.rows))")
         let y = Tensor(uninitialized: [n, total])
-        w.withFloat32 { wp in
-            sgemm(transA: false, transB: true, m: n, n: total, k: inF, x.value.data, lda: inF, wp, ldb: inF, y.data, ldc: total)
-        }
+        w.forwardProduct(m: n, x.value.data, ldx: inF, y.data, ldy: total)
         // Adapted blocks: output column offset, LoRA pair, and where their Hr = X̃·Aᵀ lives.
         struct Adapted { let column: Int; let rows: Int; let a: Variable; let b: Variable; let seed: UInt64
                          let xDropped: Tensor; let hr: Tensor; let hrColumn: Int; let hrStride: Int }
@@ -67,7 +69,7 @@ extension Tape {
 
         let needs = x.requiresGrad || adapted.contains { $0.a.requiresGrad || $0.b.requiresGrad }
         let out = Variable(y, requiresGrad: needs)
-        record(out) { dy in
+        record(out) { dy in WorkProfile.measure(.lora) {
             // dHr of every adapted block, laid out like its Hr.
             let dhrAll: Tensor? = hrAll.map { _ in Tensor(uninitialized: [n, rTotal]) }
             var dhrs: [Tensor] = []
@@ -97,9 +99,7 @@ extension Tape {
                 }
                 if x.requiresGrad {
                     x.accumulateGrad { dx, beta in
-                        w.withFloat32 { wp in
-                            sgemm(transA: false, transB: false, m: n, n: inF, k: total, dy.data, lda: total, wp, ldb: inF, beta: beta, dx, ldc: inF)
-                        }
+                        w.backwardProduct(m: n, dy.data, lddy: total, dx, lddx: inF, beta: beta)
                         sgemm(transA: false, transB: false, m: n, n: inF, k: rTotal, dhrAll.data, lda: rTotal, aStack.data, ldb: inF, beta: 1, dx, ldc: inF)
                     }
                 }
@@ -112,9 +112,7 @@ extension Tape {
                 }
                 if x.requiresGrad {
                     x.accumulateGrad { dx, beta in
-                        w.withFloat32 { wp in
-                            sgemm(transA: false, transB: false, m: n, n: inF, k: total, dy.data, lda: total, wp, ldb: inF, beta: beta, dx, ldc: inF)
-                        }
+                        w.backwardProduct(m: n, dy.data, lddy: total, dx, lddx: inF, beta: beta)
                         for (e, dhr) in zip(adapted, dhrs) {
                             let r = e.a.value.rows
                             let t = Tensor(uninitialized: [n, inF])
@@ -125,7 +123,7 @@ extension Tape {
                     }
                 }
             }
-        }
+        } }
         return out
     }
 

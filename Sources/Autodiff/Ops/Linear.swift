@@ -7,16 +7,11 @@ extension Tape {
         let n = x.value.rows, inF = w.columns, outF = w.rows
         precondition(x.value.columns == inF, "linear: x \(x.shape) does not match W \(w.shape)")
         let y = Tensor(uninitialized: [n, outF])
-        w.withFloat32 { wp in
-            sgemm(transA: false, transB: true, m: n, n: outF, k: inF, x.value.data, lda: inF, wp, ldb: inF, y.data, ldc: outF)
-        }
+        w.forwardProduct(m: n, x.value.data, ldx: inF, y.data, ldy: outF)
         let out = Variable(y, requiresGrad: x.requiresGrad)
         record(out) { dy in
             x.accumulateGrad { dx, beta in
-                w.withFloat32 { wp in
-                    sgemm(transA: false, transB: false, m: n, n: inF, k: outF, dy.data, lda: outF, wp, ldb: inF,
-                          beta: beta, dx, ldc: inF)
-                }
+                w.backwardProduct(m: n, dy.data, lddy: outF, dx, lddx: inF, beta: beta)
             }
         }
         return out

@@ -10,6 +10,10 @@ extension Tape {
         _ x: Variable, _ w: FrozenWeight, a: Variable, b: Variable, scale s: Float,
         dropout p: Float = 0, dropoutSeed: UInt64 = 0
     ) -> Variable {
+        WorkProfile.measure(.lora) { loraLinearOp(x, w, a: a, b: b, scale: s, dropout: p, dropoutSeed: dropoutSeed) }
+    }
+
+    private func loraLinearOp(_ x: Variable, _ w: FrozenWeight, a: Variable, b: Variable, scale s: Float, dropout p: Float, dropoutSeed: UInt64) -> Variable {
         let n = x.value.rows, inF = w.columns, outF = w.rows, r = a.value.rows
         precondition(x.value.columns == inF && a.value.columns == inF, "loraLinear: x \(x.shape), W \(w.shape), A \(a.shape)")
         precondition(b.value.rows == outF && b.value.columns == r, "loraLinear: B \(b.shape) must be [\(outF), \(r)]")
@@ -27,14 +31,12 @@ extension Tape {
         sgemm(transA: false, transB: true, m: n, n: r, k: inF, xDropped.data, lda: inF, a.value.data, ldb: inF, hr.data, ldc: r)
         // y = x·Wᵀ + s·Hr·Bᵀ
         let y = Tensor(uninitialized: [n, outF])
-        w.withFloat32 { wp in
-            sgemm(transA: false, transB: true, m: n, n: outF, k: inF, x.value.data, lda: inF, wp, ldb: inF, y.data, ldc: outF)
-        }
+        w.forwardProduct(m: n, x.value.data, ldx: inF, y.data, ldy: outF)
         sgemm(transA: false, transB: true, m: n, n: outF, k: r, alpha: s, hr.data, lda: r, b.value.data, ldb: r,
               beta: 1, y.data, ldc: outF)
 
         let out = Variable(y, requiresGrad: x.requiresGrad || a.requiresGrad || b.requiresGrad)
-        record(out) { dy in
+        record(out) { dy in WorkProfile.measure(.lora) {
             if b.requiresGrad {
                 b.accumulateGrad { db, beta in
                     sgemm(transA: true, transB: false, m: outF, n: r, k: n, alpha: s, dy.data, lda: outF, hr.data, ldb: r,
@@ -54,10 +56,7 @@ extension Tape {
             }
             if x.requiresGrad {
                 x.accumulateGrad { dx, beta in
-                    w.withFloat32 { wp in
-                        sgemm(transA: false, transB: false, m: n, n: inF, k: outF, dy.data, lda: outF, wp, ldb: inF,
-                              beta: beta, dx, ldc: inF)
-                    }
+                    w.backwardProduct(m: n, dy.data, lddy: outF, dx, lddx: inF, beta: beta)
                     if p == 0 {
                         sgemm(transA: false, transB: false, m: n, n: inF, k: r, dhr.data, lda: r, a.value.data, ldb: inF,
                               beta: 1, dx, ldc: inF)
@@ -70,7 +69,7 @@ extension Tape {
                     }
                 }
             }
-        }
+        } }
         return out
     }
 }

@@ -3,6 +3,7 @@ import Tensors
 extension Tape {
     /// SwiGLU product `h = silu(g) ⊙ u`, `silu(z) = z·σ(z)`, same shapes.
     /// Backward: `du = dh ⊙ silu(g)`, `dg = dh ⊙ u ⊙ σ(g)·(1 + g·(1 − σ(g)))`.
+    /// Saves: `gate` and `up` (their values are read again in backward).
     public func swiglu(gate: Variable, up: Variable) -> Variable {
         precondition(gate.value.count == up.value.count, "swiglu: gate \(gate.shape) and up \(up.shape) differ")
         let n = gate.value.count
@@ -25,7 +26,8 @@ extension Tape {
             }
         }
         let out = Variable(h, requiresGrad: gate.requiresGrad || up.requiresGrad)
-        record(out) { dh in
+        record(out) { [gate, up] dh in
+            let gp = gate.value.data, upp = up.value.data
             let dgT = gate.requiresGrad ? Tensor(uninitialized: gate.shape) : nil
             let duT = up.requiresGrad ? Tensor(uninitialized: up.shape) : nil
             let dg = dgT.map { SendablePointer($0.data) }, du = duT.map { SendablePointer($0.data) }

@@ -1,69 +1,59 @@
-/// A strict RFC 8259 JSON parser for safetensors headers and shard indexes.
-///
-/// Why not `JSONSerialization`: it silently keeps the last of duplicate keys (the format says duplicates are
-/// invalid), loses key order, and turns `2`, `2.0` and `true` alike into `NSNumber`, so "shape must be
-/// integers" cannot be checked exactly. This parser keeps object entries in order, rejects duplicate keys,
-/// and keeps numbers as their source text.
-enum JSONValue {
-    case object([(key: String, value: JSONValue)])
-    case array([JSONValue])
-    case string(String)
-    /// The number's literal text, already checked against the JSON number grammar.
-    case number(String)
-    case bool(Bool)
-    case null
+import Foundation
 
-    /// The value as a non-negative `Int` if it is a plain integer literal (no fraction or exponent)
-    /// that fits; otherwise `nil`. `-0` is accepted as 0.
-    var nonNegativeInt: Int? {
-        guard case let .number(text) = self else { return nil }
-        var digits = Substring(text)
-        if digits.hasPrefix("-") {
-            digits = digits.dropFirst()
-            guard digits.allSatisfy({ $0 == "0" }) else { return nil }
-        }
-        var n = 0
-        for c in digits.utf8 {
-            guard c >= 0x30, c <= 0x39 else { return nil }
-            let (m, o1) = n.multipliedReportingOverflow(by: 10)
-            let (s, o2) = m.addingReportingOverflow(Int(c - 0x30))
-            if o1 || o2 { return nil }
-            n = s
-        }
-        return n
-    }
-
-    /// A short name of the value's kind, for error messages.
-    var kindName: String {
-        switch self {
-        case .object: return "an object"
-        case .array: return "an array"
-        case .string: return "a string"
-        case .number(let t): return "the number \(t)"
-        case .bool(let b): return b ? "true" : "false"
-        case .null: return "null"
-        }
-    }
-}
-
-/// Parse failures; the caller turns them into ``SafeTensorsError`` with the file path.
-enum JSONParseError: Error {
+/// Why a text is not strict JSON. Offsets count bytes from the start of the parsed buffer; callers add
+/// the file name (and a line from ``JSONParser/line(atOffset:in:)``) when they report it.
+public enum JSONParseError: LocalizedError, Equatable, Sendable {
     case syntax(offset: Int, reason: String)
     case invalidUTF8
-    case duplicateKey(String)
+    case duplicateKey(String, offset: Int)
+
+    /// Where the problem was found (the start of the text for invalid UTF-8).
+    public var offset: Int {
+        switch self {
+        case .syntax(let offset, _), .duplicateKey(_, let offset): return offset
+        case .invalidUTF8: return 0
+        }
+    }
+
+    public var errorDescription: String? { "\(reason) (byte \(offset))" }
+
+    /// What is wrong, without a location.
+    public var reason: String {
+        switch self {
+        case .syntax(_, let reason): return reason
+        case .invalidUTF8: return "not valid UTF-8"
+        case .duplicateKey(let key, _): return "duplicate key \"\(key)\""
+        }
+    }
 }
 
-/// Parses one JSON value from `bytes`, allowing only whitespace around it.
-struct JSONParser {
-    /// Deep nesting is never legitimate in a header; the limit keeps a hostile `[[[[…` from overflowing
-    /// the stack.
-    static let maxDepth = 64
+/// One member of an object, with where its key and value sit in the text (for in-place edits).
+public struct JSONMember: Sendable {
+    public let key: String
+    /// Offset of the key's opening quote.
+    public let keyStart: Int
+    /// Bytes of the value's text.
+    public let valueRange: Range<Int>
+    public let value: JSONValue
+}
+
+/// The project's one strict JSON (RFC 8259) parser: safetensors headers and shard indexes, recipes,
+/// and in-place edits of config.json all go through it.
+///
+/// Strict means: duplicate keys are errors, numbers keep their literal text (so integers are checked
+/// exactly), nesting is capped, only whitespace may surround the value, and every error carries a byte
+/// offset.
+public struct JSONParser {
+    /// Deep nesting is never legitimate in the files we read; the limit keeps a hostile `[[[[…` from
+    /// overflowing the stack.
+    public static let maxDepth = 64
 
     private let bytes: UnsafeRawBufferPointer
     private var pos = 0
     private var depth = 0
 
-    static func parse(_ bytes: UnsafeRawBufferPointer) throws -> JSONValue {
+    /// Parses one JSON value from `bytes`, allowing only whitespace around it.
+    public static func parse(_ bytes: UnsafeRawBufferPointer) throws -> JSONValue {
         // Outside strings JSON is pure ASCII, so any byte ≥ 0x80 must sit inside a string; validating the
         // whole buffer once up front (only when such a byte exists) keeps string decoding simple.
         if bytes.contains(where: { $0 >= 0x80 }) {
@@ -79,8 +69,49 @@ struct JSONParser {
         return value
     }
 
-    static func parse(_ bytes: [UInt8]) throws -> JSONValue {
-        try bytes.withUnsafeBytes { try parse($0) }
+    public static func parse(_ bytes: [UInt8]) throws -> JSONValue {
+        try bytes.withUnsafeBytes { raw in try parse(raw) }
+    }
+
+    public static func parse(_ data: Data) throws -> JSONValue { try parse([UInt8](data)) }
+
+    /// The members of the top-level object of `bytes`, with the byte ranges of keys and values; throws
+    /// when the text is not one strict JSON object.
+    public static func topLevelMembers(_ bytes: [UInt8]) throws -> [JSONMember] {
+        try bytes.withUnsafeBytes { raw -> [JSONMember] in
+            _ = try parse(raw)  // the whole text is valid: the walk below may rely on it
+            var parser = JSONParser(bytes: raw)
+            parser.skipWhitespace()
+            guard parser.pos < raw.count, raw[parser.pos] == UInt8(ascii: "{") else {
+                throw JSONParseError.syntax(offset: parser.pos, reason: "expected an object {…}")
+            }
+            var members: [JSONMember] = []
+            parser.pos += 1
+            while true {
+                parser.skipWhitespace()
+                if raw[parser.pos] == UInt8(ascii: "}") { break }
+                if raw[parser.pos] == UInt8(ascii: ",") { parser.pos += 1; parser.skipWhitespace() }
+                let keyStart = parser.pos
+                let key = try parser.parseString()
+                parser.skipWhitespace()
+                parser.pos += 1  // :
+                parser.skipWhitespace()
+                let valueStart = parser.pos
+                let value = try parser.parseValue()
+                members.append(JSONMember(key: key, keyStart: keyStart, valueRange: valueStart..<parser.pos, value: value))
+                parser.skipWhitespace()
+            }
+            return members
+        }
+    }
+
+    /// The 1-based line of byte `offset` (lines end at 0x0A).
+    public static func line(atOffset offset: Int, in bytes: UnsafeRawBufferPointer) -> Int {
+        1 + bytes.prefix(max(0, min(offset, bytes.count))).reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+    }
+
+    public static func line(atOffset offset: Int, in bytes: [UInt8]) -> Int {
+        bytes.withUnsafeBytes { line(atOffset: offset, in: $0) }
     }
 
     private init(bytes: UnsafeRawBufferPointer) {
@@ -140,8 +171,9 @@ struct JSONParser {
         while true {
             skipWhitespace()
             guard pos < bytes.count, bytes[pos] == UInt8(ascii: "\"") else { throw fail("expected a string key") }
+            let keyOffset = pos
             let key = try parseString()
-            guard seen.insert(key).inserted else { throw JSONParseError.duplicateKey(key) }
+            guard seen.insert(key).inserted else { throw JSONParseError.duplicateKey(key, offset: keyOffset) }
             skipWhitespace()
             guard pos < bytes.count, bytes[pos] == UInt8(ascii: ":") else { throw fail("expected ':' after key") }
             pos += 1
