@@ -46,6 +46,22 @@ final class ParquetDecoderTests: XCTestCase {
         XCTAssertThrowsError(try snappy([200, 0x01, 0x00, 0xFE, 0x01], size: 200))   // copy to "expand" with nothing behind
     }
 
+    func testZstdFrame() throws {
+        // pyarrow.compress(text, codec="zstd"): raw literals, predefined sequence tables, repeat offsets.
+        let frame: [UInt8] = [0x28, 0xB5, 0x2F, 0xFD, 0x20, 0x95, 0x5D, 0x02, 0x00, 0x34, 0x04, 0x50, 0x61, 0x72, 0x71, 0x75, 0x65,
+                              0x74, 0x20, 0x70, 0x61, 0x67, 0x65, 0x73, 0x20, 0x61, 0x72, 0x65, 0x20, 0x63, 0x6F, 0x6D, 0x70, 0x72,
+                              0x65, 0x73, 0x73, 0x65, 0x64, 0x20, 0x6F, 0x6E, 0x65, 0x20, 0x62, 0x79, 0x20, 0x6F, 0x6E, 0x65, 0x2E,
+                              0x20, 0x7A, 0x73, 0x74, 0x64, 0x3A, 0x20, 0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38, 0x39,
+                              0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38, 0x39, 0x01, 0x00, 0x79, 0x86, 0xAA, 0x32]
+        let text = String(repeating: "Parquet pages are compressed one by one. ", count: 3) + "zstd: 01234567890123456789"
+        func zstd(_ bytes: [UInt8], size: Int) throws -> [UInt8] {
+            try bytes.withUnsafeBufferPointer { try ZstdDecoder.decode($0, expectedSize: size, what: "test") }
+        }
+        XCTAssertEqual(String(decoding: try zstd(frame, size: text.utf8.count), as: UTF8.self), text)
+        XCTAssertThrowsError(try zstd(frame, size: 100))   // declared smaller than the frame's content
+        for cut in 0..<frame.count { XCTAssertThrowsError(try zstd(Array(frame.prefix(cut)), size: text.utf8.count)) }
+    }
+
     func rle(_ bytes: [UInt8], bitWidth: Int, maxValue: UInt32, count: Int) throws -> [UInt32] {
         var out: [UInt32] = []
         try bytes.withUnsafeBufferPointer {

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import ChatData
+import Seeds
 
 /// Damaged and hostile Parquet files give a ``ChatDataError`` that says where and what, never a trap.
 final class ParquetHostileTests: XCTestCase {
@@ -181,10 +182,11 @@ final class ParquetHostileTests: XCTestCase {
     /// Random byte changes anywhere in the file: every read ends in success or a ChatDataError.
     func testRandomCorruptionNeverTraps() throws {
         var rng = SplitMix64(seed: 20261130)
-        for name in ["no_robots_snappy_v1_dict.parquet", "no_robots_gzip_v2_plain.parquet", "tokenized_int32_bool_gzip.parquet"] {
+        for name in ["no_robots_snappy_v1_dict.parquet", "no_robots_gzip_v2_plain.parquet", "no_robots_zstd_v2.parquet",
+                     "tokenized_int32_bool_gzip.parquet"] {
             let good = try fixtureBytes(name)
             var errors = 0
-            for _ in 0..<150 {
+            for _ in 0..<120 {
                 var bytes = good
                 for _ in 0..<(1 + Int(rng.next() % 4)) {
                     bytes[Int(rng.next() % UInt64(bytes.count))] = UInt8(truncatingIfNeeded: rng.next())

@@ -46,7 +46,7 @@ struct ParquetLimits {
 }
 
 /// Decodes the pages of one column chunk: dictionary page, data pages v1 and v2, PLAIN and dictionary
-/// encodings, RLE / bit-packed levels, UNCOMPRESSED, SNAPPY and GZIP.
+/// encodings, RLE / bit-packed levels, UNCOMPRESSED, SNAPPY, GZIP and ZSTD.
 /// Page layout: https://parquet.apache.org/docs/file-format/data-pages/
 struct ParquetColumnReader {
     let leaf: ParquetLeaf
@@ -125,8 +125,9 @@ struct ParquetColumnReader {
                 return Array(input)
             case .snappy: return try SnappyDecoder.decode(input, expectedSize: size, what: what)
             case .gzip: return try InflateDecoder.decode(input, expectedSize: size, what: what)
+            case .zstd: return try ZstdDecoder.decode(input, expectedSize: size, what: what)
             default:
-                throw ParquetError(location: what, problem: "the \(meta.codec.name) codec is not supported (UNCOMPRESSED, SNAPPY and GZIP are)",
+                throw ParquetError(location: what, problem: "the \(meta.codec.name) codec is not supported (UNCOMPRESSED, SNAPPY, GZIP and ZSTD are)",
                                    fix: "re-save the file with Snappy, e.g. pq.write_table(pq.read_table(f), f2, compression=\"snappy\")")
             }
         }
