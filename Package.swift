@@ -1,4 +1,5 @@
 // swift-tools-version:6.0
+import Foundation
 import PackageDescription
 
 // Debug builds (the default for `swift test`) are far too slow for numeric kernels (docs/architecture.md, Swift performance facts),
@@ -39,18 +40,20 @@ let package = Package(
         // The strict JSON parser and the one rule for typed JSON values, below every reader of JSON files.
         .target(name: "StrictJSON", swiftSettings: fast),
         .target(name: "SafeTensors", dependencies: ["StrictJSON", "Tensors"], swiftSettings: fast),
+        // GGUF model files (llama.cpp, Ollama): reader, writer, quant types.
+        .target(name: "GGUF", dependencies: ["SafeTensors", "Tensors"], swiftSettings: fast),
         // A training run's directory layout and metrics lines, shared by the trainer and export.
         .target(name: "RunLayout", swiftSettings: fast),
         .target(name: "Tokenizer", dependencies: ["StrictJSON"], swiftSettings: fast),
         .target(name: "ChatData", dependencies: ["Seeds", "StrictJSON", "Tokenizer"], swiftSettings: fast),
-        .target(name: "Llama", dependencies: ["Seeds", "StrictJSON", "Tensors", "Autodiff", "SafeTensors"], swiftSettings: fast),
+        .target(name: "Llama", dependencies: ["Seeds", "StrictJSON", "Tensors", "Autodiff", "SafeTensors", "GGUF"], swiftSettings: fast),
         // Data-parallel collectives (Open MPI loaded at run time, or the one-process identity).
         .target(name: "Distributed", swiftSettings: fast),
-        .target(name: "Training", dependencies: ["RunLayout", "Seeds", "StrictJSON", "Tensors", "Autodiff", "SafeTensors", "Tokenizer", "ChatData", "Llama", "Distributed"], swiftSettings: fast),
-        .target(name: "Export", dependencies: ["RunLayout", "StrictJSON", "Tensors", "Autodiff", "SafeTensors", "Llama"], swiftSettings: fast),
+        .target(name: "Training", dependencies: ["RunLayout", "Seeds", "StrictJSON", "Tensors", "Autodiff", "SafeTensors", "GGUF", "Tokenizer", "ChatData", "Llama", "Distributed"], swiftSettings: fast),
+        .target(name: "Export", dependencies: ["RunLayout", "StrictJSON", "Tensors", "Autodiff", "SafeTensors", "GGUF", "Tokenizer", "ChatData", "Llama"], swiftSettings: fast),
         .executableTarget(
             name: "llama-sft",
-            dependencies: ["Tensors", "Autodiff", "SafeTensors", "Tokenizer", "ChatData", "Llama", "Distributed", "Training", "Export"],
+            dependencies: ["Tensors", "Autodiff", "SafeTensors", "GGUF", "Tokenizer", "ChatData", "Llama", "Distributed", "Training", "Export"],
             swiftSettings: fast
         ),
         .testTarget(name: "TensorsTests", dependencies: ["TestSupport", "Tensors"], swiftSettings: fast),
@@ -59,12 +62,27 @@ let package = Package(
         .testTarget(name: "SeedsTests", dependencies: ["Seeds"], swiftSettings: fast),
         .testTarget(name: "StrictJSONTests", dependencies: ["StrictJSON"], swiftSettings: fast),
         .testTarget(name: "SafeTensorsTests", dependencies: ["TestSupport", "SafeTensors", "Tensors"], swiftSettings: fast),
+        .testTarget(name: "GGUFTests", dependencies: ["TestSupport", "GGUF", "SafeTensors", "Tensors"],
+                    exclude: ["Fixtures", "WriterFixtures"], swiftSettings: fast),
         .testTarget(name: "TokenizerTests", dependencies: ["TestSupport", "Tokenizer"], swiftSettings: fast),
         .testTarget(name: "ChatDataTests", dependencies: ["TestSupport", "ChatData", "Seeds", "Tokenizer"], exclude: ["Fixtures"],
                     swiftSettings: fast),
-        .testTarget(name: "LlamaTests", dependencies: ["TestSupport", "Llama", "Autodiff", "SafeTensors", "Tensors"], swiftSettings: fast),
-        .testTarget(name: "TrainingTests", dependencies: ["TestSupport", "Seeds", "Training", "Llama", "ChatData", "Tokenizer", "SafeTensors", "Tensors", "Autodiff"], swiftSettings: fast),
+        .testTarget(name: "LlamaTests", dependencies: ["TestSupport", "Llama", "GGUF", "Autodiff", "SafeTensors", "Tensors"], exclude: ["Fixtures"],
+                    swiftSettings: fast),
+        .testTarget(name: "TrainingTests", dependencies: ["TestSupport", "Seeds", "Training", "Distributed", "GGUF", "Llama", "ChatData", "Tokenizer", "SafeTensors", "Tensors", "Autodiff"],
+                    exclude: ["Fixtures"], swiftSettings: fast),
         .testTarget(name: "DistributedTests", dependencies: ["TestSupport", "Distributed"], swiftSettings: fast),
-        .testTarget(name: "ExportTests", dependencies: ["TestSupport", "Export", "Llama", "Autodiff", "SafeTensors", "Tensors"], swiftSettings: fast),
+        .testTarget(name: "ExportTests", dependencies: ["TestSupport", "Export", "GGUF", "ChatData", "Llama", "Autodiff", "SafeTensors", "Tensors"], swiftSettings: fast),
     ]
 )
+
+// Fuzzing (Fuzz/README.md): `Fuzz/run` sets LLAMA_SFT_FUZZ=1 and builds this libFuzzer target with
+// `-sanitize=fuzzer,address` in its own build folder. Ordinary builds never see it.
+if ProcessInfo.processInfo.environment["LLAMA_SFT_FUZZ"] == "1" {
+    package.targets.append(.executableTarget(
+        name: "llama-sft-fuzz",
+        dependencies: ["SafeTensors", "Tokenizer", "ChatData", "Llama", "Training"],
+        path: "Fuzz/Sources/llama-sft-fuzz"
+    ))
+    package.products.append(.executable(name: "llama-sft-fuzz", targets: ["llama-sft-fuzz"]))
+}

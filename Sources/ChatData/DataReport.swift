@@ -42,13 +42,13 @@ public enum DataReport {
     /// trained span. Each span is decoded on its own with `tokenizer.decode`, so a character split across a
     /// span boundary shows as U+FFFD. Starts with a header line (record, tokens, trained targets).
     public static func renderExample(_ example: Example, tokenizer: some ChatTokenizer, colour: Bool) -> String {
-        var out = "record \(example.record)" + (example.category.map { " (\($0))" } ?? "") +
+        var out = "record \(example.record)" + (example.category.map { " (\(terminalSafe($0)))" } ?? "") +
             ": \(example.count) tokens, \(example.trainedTargets) trained\n"
         var start = 0
         while start < example.count {
             var end = start + 1
             while end < example.count && example.trained[end] == example.trained[start] { end += 1 }
-            let text = tokenizer.decode(Array(example.ids[start..<end]))
+            let text = terminalSafe(tokenizer.decode(Array(example.ids[start..<end])))
             if example.trained[start] != 0 {
                 out += colour ? "\u{1B}[32m" + text + "\u{1B}[0m" : "[[" + text + "]]"
             } else {
@@ -57,6 +57,23 @@ public enum DataReport {
             start = end
         }
         return out + "\n"
+    }
+
+    /// Dataset text made safe to print: control characters other than newline and tab (ESC starts the
+    /// ANSI/OSC sequences that recolour, retitle or rewrite a terminal), DEL and the C1 controls are
+    /// shown as `\u{XX}` escapes instead of reaching the terminal.
+    public static func terminalSafe(_ text: String) -> String {
+        var out = ""
+        out.unicodeScalars.reserveCapacity(text.unicodeScalars.count)
+        for u in text.unicodeScalars {
+            let v = u.value
+            if (v < 0x20 && v != 0x0A && v != 0x09) || (0x7F...0x9F).contains(v) {
+                out += "\\u{" + String(v, radix: 16, uppercase: true) + "}"
+            } else {
+                out.unicodeScalars.append(u)
+            }
+        }
+        return out
     }
 
     /// `{"record": <0-based record index in its file>, "ids": [...], "trained": [0/1...]}`.

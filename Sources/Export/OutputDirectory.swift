@@ -24,14 +24,15 @@ struct OutputDirectory {
         for input in inputs.map(absolutePath) where input == final || input.hasPrefix(final + "/") {
             throw ExportError.badOutput(path: final, reason: "it holds an input of this export (\(input)); choose another --out")
         }
+        let parent = (final as NSString).deletingLastPathComponent
+        // First, as it may put a killed export's old directory back under the output name.
+        removeAbandonedPartials(in: parent, name: name)
         var isDir: ObjCBool = false
         if fm.fileExists(atPath: final, isDirectory: &isDir) {
             guard isDir.boolValue else { throw ExportError.badOutput(path: final, reason: "a file with this name exists") }
             let contents = (try? fm.contentsOfDirectory(atPath: final)) ?? []
             if !contents.isEmpty && !force { throw ExportError.outputNotEmpty(path: final) }
         }
-        let parent = (final as NSString).deletingLastPathComponent
-        removeAbandonedPartials(in: parent, name: name)
         let temp = join(parent, ".\(name).partial-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         do {
             try fm.createDirectory(atPath: parent, withIntermediateDirectories: true)
@@ -65,15 +66,21 @@ struct OutputDirectory {
         if let aside { try? fm.removeItem(atPath: aside) }
     }
 
-    /// Deletes `.NAME.partial-PID-*` folders left by exports that were killed (their process is gone), so
-    /// a crashed export does not leave gigabytes behind for good. Folders of a live process are kept.
-    private static func removeAbandonedPartials(in parent: String, name: String) {
-        let prefix = ".\(name).partial-"
-        for entry in (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? [] where entry.hasPrefix(prefix) {
-            guard let pid = Int32(entry.dropFirst(prefix.count).prefix { $0 != "-" }), pid > 0 else { continue }
-            if kill(pid, 0) != 0 && errno == ESRCH {
-                try? FileManager.default.removeItem(atPath: join(parent, entry))
-            }
+    /// Cleans up after exports that were killed (their process is gone), so a crashed export does not
+    /// leave gigabytes behind for good: `.NAME.partial-PID-*` folders (unfinished new exports) are
+    /// deleted; a `.NAME.replaced-PID-*` folder (an old export set aside by `install`) is deleted when
+    /// NAME exists, and renamed back to NAME when the kill came between the two renames, so the old
+    /// export is never lost. Folders of a live process are kept.
+    static func removeAbandonedPartials(in parent: String, name: String) {
+        let fm = FileManager.default
+        let final = join(parent, name)
+        for entry in (try? fm.contentsOfDirectory(atPath: parent)) ?? [] {
+            let kind = [".\(name).partial-", ".\(name).replaced-"].first { entry.hasPrefix($0) }
+            guard let prefix = kind, let pid = Int32(entry.dropFirst(prefix.count).prefix { $0 != "-" }), pid > 0,
+                  kill(pid, 0) != 0 && errno == ESRCH else { continue }
+            let path = join(parent, entry)
+            if prefix.hasSuffix(".replaced-") && !fm.fileExists(atPath: final), rename(path, final) == 0 { continue }
+            try? fm.removeItem(atPath: path)
         }
     }
 

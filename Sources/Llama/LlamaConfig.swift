@@ -1,10 +1,14 @@
 import Foundation
+import GGUF
 import StrictJSON
 
 /// RoPE frequency rule (docs/formats.md, RoPE).
 public enum RopeScaling: Sendable, Equatable {
     case none
     case llama3(factor: Double, lowFreqFactor: Double, highFreqFactor: Double, originalMaxPositions: Double)
+    /// One divisor per frequency (`f[i] = θ^(-2i/d) / factors[i]`), as llama.cpp stores Llama 3.1/3.2
+    /// scaling in GGUF files (`rope_freqs.weight`, computed by its converter from the llama3 rule).
+    case frequencyFactors([Float])
 }
 
 /// The parts of a Hugging Face `config.json` for `LlamaForCausalLM` that the math needs.
@@ -42,8 +46,9 @@ public struct LlamaConfig: Sendable, Equatable {
         self.maxPositionEmbeddings = maxPositionEmbeddings; self.dtype = dtype
     }
 
-    /// Reads `<directory>/config.json` (or a config file path).
+    /// Reads `<directory>/config.json` (or a config file path), or a GGUF file's metadata.
     public static func load(path: String) throws -> LlamaConfig {
+        if case .gguf(let file) = ModelSource(path: path) { return try LlamaConfig(gguf: GGUFFile(path: file)) }
         var isDir: ObjCBool = false
         let file = FileManager.default.fileExists(atPath: path, isDirectory: &isDir) && isDir.boolValue
             ? (path as NSString).appendingPathComponent("config.json") : path
@@ -92,6 +97,9 @@ public struct LlamaConfig: Sendable, Equatable {
             throw LlamaError.missingKey(file: file, key: "rope_theta", hint: "Llama 3 uses 500000; it must be given explicitly (no 10000 fallback).")
         }
         let type = try params?.optionalString("rope_type") ?? params?.optionalString("type") ?? "default"
+        guard theta > 0, theta.isFinite else {
+            throw LlamaError.badValue(file: file, key: "rope_theta", reason: "\(theta) must be a positive number (Llama 3 uses 500000)")
+        }
         let scaling: RopeScaling
         switch type {
         case "default":
@@ -103,8 +111,17 @@ public struct LlamaConfig: Sendable, Equatable {
                 }
                 return v
             }
-            scaling = .llama3(factor: try num("factor"), lowFreqFactor: try num("low_freq_factor"),
-                              highFreqFactor: try num("high_freq_factor"), originalMaxPositions: try num("original_max_position_embeddings"))
+            let factor = try num("factor"), low = try num("low_freq_factor"), high = try num("high_freq_factor")
+            let original = try num("original_max_position_embeddings")
+            // The llama3 rule divides by each of these and by high − low: zero or negative values give
+            // infinite or NaN frequencies (Llama 3.1 uses 8, 1, 4, 8192).
+            for (k, v) in [("factor", factor), ("low_freq_factor", low), ("original_max_position_embeddings", original)] where !(v > 0 && v.isFinite) {
+                throw LlamaError.badValue(file: file, key: "\(ropeKey).\(k)", reason: "\(v) must be a positive number (Llama 3.1 uses factor 8, low_freq_factor 1, high_freq_factor 4, original_max_position_embeddings 8192)")
+            }
+            guard high > low, high.isFinite else {
+                throw LlamaError.badValue(file: file, key: "\(ropeKey).high_freq_factor", reason: "\(high) must be greater than low_freq_factor \(low) (Llama 3.1 uses 4 and 1)")
+            }
+            scaling = .llama3(factor: factor, lowFreqFactor: low, highFreqFactor: high, originalMaxPositions: original)
         default:
             throw LlamaError.unsupported(file: file, what: "\(ropeKey) type \"\(type)\" (supported: default, llama3)")
         }
@@ -122,9 +139,18 @@ public struct LlamaConfig: Sendable, Equatable {
             eos = [id]
         }
 
+        // Bounds far above any Llama (vocab 128256, hidden 16384, 126 layers, 128 heads) that keep every
+        // size product (the parameter count, a layer's buffers) from overflowing; larger is a broken file.
+        let vocab = try reader.int("vocab_size"), intermediate = try reader.int("intermediate_size")
+        let layers = try reader.int("num_hidden_layers")
+        for (key, value, limit) in [("vocab_size", vocab, 1 << 22), ("hidden_size", hidden, 1 << 17), ("intermediate_size", intermediate, 1 << 19),
+                                    ("num_hidden_layers", layers, 1 << 12), ("num_attention_heads", heads, 1 << 12),
+                                    ("num_key_value_heads", kvHeads, 1 << 12), ("head_dim", headDim, 1 << 12)] where value > limit {
+            throw LlamaError.badValue(file: file, key: key, reason: "\(value) is beyond any supported model (at most \(limit)); is this file damaged?")
+        }
         return LlamaConfig(
-            vocabSize: try reader.int("vocab_size"), hiddenSize: hidden,
-            intermediateSize: try reader.int("intermediate_size"), numLayers: try reader.int("num_hidden_layers"),
+            vocabSize: vocab, hiddenSize: hidden,
+            intermediateSize: intermediate, numLayers: layers,
             numHeads: heads, numKVHeads: kvHeads, headDim: headDim, rmsNormEps: Float(eps), ropeTheta: theta,
             ropeScaling: scaling, tieWordEmbeddings: try reader.bool("tie_word_embeddings", default: false),
             bosTokenID: try reader.optionalID("bos_token_id"), eosTokenIDs: eos,

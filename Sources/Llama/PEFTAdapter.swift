@@ -24,8 +24,16 @@ public enum PEFTAdapter {
             throw LlamaError.unsupported(file: configPath, what: "peft_type \"\(type)\" (only LORA)")
         }
         let r = try reader.int("r", hint: "PEFT would silently assume 8; write the rank explicitly.")
+        guard r <= 65536 else { throw LlamaError.badValue(file: configPath, key: "r", reason: "\(r) is beyond any LoRA rank (at most 65536)") }
         guard let alpha = try reader.optionalNumber("lora_alpha") else {
             throw LlamaError.missingKey(file: configPath, key: "lora_alpha", hint: "PEFT would silently assume 8; write lora_alpha explicitly.")
+        }
+        guard alpha > 0, alpha <= 1e6 else {
+            throw LlamaError.badValue(file: configPath, key: "lora_alpha", reason: "\(alpha) must be a positive number up to 1e6 (commonly 2 × r)")
+        }
+        let dropout = try reader.optionalNumber("lora_dropout") ?? 0
+        guard dropout >= 0, dropout < 1 else {
+            throw LlamaError.badValue(file: configPath, key: "lora_dropout", reason: "\(dropout) must be in [0, 1)")
         }
         if try reader.bool("use_dora", default: false) { throw LlamaError.unsupported(file: configPath, what: "use_dora: true") }
         if try reader.bool("fan_in_fan_out", default: false) { throw LlamaError.unsupported(file: configPath, what: "fan_in_fan_out: true") }
@@ -50,7 +58,7 @@ public enum PEFTAdapter {
             throw LlamaError.badValue(file: configPath, key: "target_modules", reason: "expected a list of projection names or \"all-linear\"")
         }
         let ordered = Projection.allCases.filter(targets.contains)
-        let config = LoRAConfig(rank: r, alpha: alpha, dropout: try reader.optionalNumber("lora_dropout") ?? 0,
+        let config = LoRAConfig(rank: r, alpha: alpha, dropout: dropout,
                                 rslora: try reader.bool("use_rslora", default: false), targets: ordered)
 
         let weightsPath = (directory as NSString).appendingPathComponent("adapter_model.safetensors")
@@ -97,7 +105,7 @@ public enum PEFTAdapter {
             "init_lora_weights": true,
             "layers_pattern": NSNull(),
             "layers_to_transform": NSNull(),
-            "lora_alpha": config.alpha == config.alpha.rounded() ? Int(config.alpha) as Any : config.alpha as Any,
+            "lora_alpha": config.alpha == config.alpha.rounded() && abs(config.alpha) < 0x1p53 ? Int(config.alpha) as Any : config.alpha as Any,
             "lora_dropout": config.dropout,
             "modules_to_save": NSNull(),
             "peft_type": "LORA",

@@ -14,8 +14,23 @@ public enum ProcessMemory {
     /// Peak resident set so far in MiB, for reports (0 where unknown).
     public static var peakResidentMiB: Double { Double(peakResidentBytes ?? 0) / 1_048_576 }
 
-    private static func field(_ name: String) -> Int? {
-        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+    /// Memory the system can give this process now without swapping (`MemAvailable` of `/proc/meminfo`,
+    /// capped by a cgroup limit if one is set); elsewhere the physical memory.
+    public static var availableBytes: Int? {
+        #if os(Linux)
+        guard let available = field("MemAvailable", in: "/proc/meminfo") else { return nil }
+        if let limit = (try? String(contentsOfFile: "/sys/fs/cgroup/memory.max", encoding: .utf8)).flatMap({ Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }),
+           let used = (try? String(contentsOfFile: "/sys/fs/cgroup/memory.current", encoding: .utf8)).flatMap({ Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) {
+            return min(available, max(0, limit - used))
+        }
+        return available
+        #else
+        return Int(clamping: ProcessInfo.processInfo.physicalMemory)
+        #endif
+    }
+
+    private static func field(_ name: String, in file: String = "/proc/self/status") -> Int? {
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { return nil }
         for line in text.split(separator: "\n") where line.hasPrefix(name + ":") {
             let kb = line.dropFirst(name.count + 1).split(whereSeparator: { $0 == " " || $0 == "\t" }).first.flatMap { Int($0) }
             return kb.map { $0 * 1024 }

@@ -106,10 +106,20 @@ public final class BufferPool: @unchecked Sendable {
         lock.unlock()
         var raw: UnsafeMutableRawPointer?
         let bytes = capacity * MemoryLayout<Float>.stride
-        guard posix_memalign(&raw, 64, bytes) == 0, let raw else {
-            fatalError("out of memory allocating \(bytes) bytes")
-        }
+        guard posix_memalign(&raw, 64, bytes) == 0, let raw else { Self.outOfMemory(bytes) }
         return raw.bindMemory(to: Float.self, capacity: capacity)
+    }
+
+    /// The memory check before training estimates what a step needs; if the system still refuses a
+    /// buffer, say so plainly and exit (no trap, no core dump): every earlier checkpoint is intact.
+    private static func outOfMemory(_ bytes: Int) -> Never {
+        let available = ProcessMemory.availableBytes.map { "\($0 >> 20) MiB" } ?? "unknown"
+        FileHandle.standardError.write(Data("""
+            llama-sft: error: out of memory: the system refused \(bytes >> 20) MiB (available now: \(available)). \
+            Lower train.batch_size, data.max_seq_len or lora.rank, or set train.gradient_checkpointing; \
+            the last checkpoint is intact.\n
+            """.utf8))
+        exit(1)
     }
 
     public func give(_ p: UnsafeMutablePointer<Float>, count: Int) {

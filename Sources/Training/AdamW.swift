@@ -19,9 +19,16 @@ public final class AdamW {
         step = 0
     }
 
-    /// Restores moments and the step counter (from a checkpoint).
-    public func restore(m: [Tensor], v: [Tensor], step: Int) {
-        precondition(m.count == self.m.count && v.count == self.v.count, "optimizer state does not match the parameters")
+    /// Restores moments and the step counter (from a checkpoint). Refuses moments whose number or shapes
+    /// differ from the parameters' (the update would write past their ends).
+    public func restore(m: [Tensor], v: [Tensor], step: Int) throws {
+        guard m.count == self.m.count, v.count == self.v.count else {
+            throw CheckpointError("the optimizer state has \(m.count) first and \(v.count) second moments for \(self.m.count) adapter tensors")
+        }
+        for i in m.indices where m[i].shape != self.m[i].shape || v[i].shape != self.v[i].shape {
+            throw CheckpointError("optimizer moment \(i) has shapes \(m[i].shape) / \(v[i].shape), its adapter tensor \(self.m[i].shape)")
+        }
+        guard step >= 0 else { throw CheckpointError("the optimizer step is \(step); it counts updates and cannot be negative") }
         self.m = m; self.v = v; self.step = step
     }
 

@@ -3,8 +3,10 @@ import ChatData
 import Llama
 
 extension Trainer {
-    /// Token-weighted mean NLL over the eval set (no gradients). In a distributed run the batches are
-    /// dealt round robin and each one's sums reduced in its own slot, so the result is the one-process one.
+    /// Token-weighted mean NLL over the eval set (no gradients); nil without an eval set. In a distributed
+    /// run the batches are dealt round robin and each one's sums reduced in its own slot, so the result is
+    /// the one-process one. A single process also returns nil when a stop signal arrives midway (checked
+    /// between batches, so Ctrl-C never waits for a whole evaluation).
     public func evaluate() throws -> Double? {
         guard !data.eval.isEmpty else { return nil }
         var batches = makeMicroBatches(data.eval, batchSize: recipe.train.batchSize, packing: recipe.data.packing,
@@ -12,6 +14,7 @@ extension Trainer {
         if let cap = recipe.eval.maxBatches { batches = Array(batches.prefix(cap)) }
         var nll = [Double](repeating: 0, count: batches.count), counts = nll
         for j in world.share(of: batches.count) {
+            if world.size == 1 && StopSignals.requested != 0 { return nil }
             let batch = ModelBatch(batches[j])
             nll[j] = Double(model.lossSum(batch, tape: Tape(recording: false)).value[0])
             counts[j] = Double(batch.targetCount)
@@ -19,5 +22,18 @@ extension Trainer {
         try reduceEval(nll: &nll, counts: &counts)
         let count = Int(counts.reduce(0, +))
         return count > 0 ? nll.reduce(0, +) / Double(count) : nil
+    }
+
+    /// Evaluates and keeps the result in the state; a loss that is not finite is reported and not
+    /// kept (JSON and the trainer state have no NaN), and training goes on.
+    func evaluateAndRecord() throws -> Double? {
+        guard let e = try evaluate() else { return nil }
+        guard e.isFinite else {
+            options.log("warning: step \(state.step): the eval loss is \(e); not recorded. The training loss is finite, so look at the eval data (is it the same template and tokenizer?) or lower optimizer.lr.")
+            return nil
+        }
+        state.lastEvalLoss = e
+        state.bestEvalLoss = min(state.bestEvalLoss ?? e, e)
+        return e
     }
 }

@@ -123,6 +123,10 @@ public struct Recipe: Sendable, Equatable {
         if data.eval != nil && data.evalFraction > 0 { throw d.error("eval_fraction", "set either \"data.eval\" or \"data.eval_fraction\", not both") }
         data.format = try d.choice("format", default: .auto, DatasetFormat.self, allowed: DatasetFormat.allCases)
         data.template = try d.choice("template", default: .llama3, ChatTemplate.self, allowed: ChatTemplate.allCases)
+        if d.isNull("template"), case .gguf(let path) = ModelSource(path: resolve(model)), data.format != .tokenized {
+            // A GGUF model names its own chat format; the recipe can always override it.
+            data.template = try ModelTokenizer.chatTemplate(gguf: path) ?? data.template
+        }
         data.templateDate = try d.string("template_date", default: ChatTemplate.defaultDate)
         data.systemPrompt = try d.optionalString("system_prompt")
         data.trainOn = try d.choice("train_on", default: .assistant, TrainOn.self, allowed: TrainOn.allCases)
@@ -162,6 +166,9 @@ public struct Recipe: Sendable, Equatable {
             opt.betas = betas
         }
         opt.eps = try o.double("eps", default: 1e-8, range: 0...1)
+        guard opt.eps > 0 else {
+            throw o.error("eps", "must be positive (AdamW uses 1e-8): with 0, a parameter whose gradient is 0 divides 0 by 0 and the run ends in NaN")
+        }
         opt.weightDecay = try o.double("weight_decay", default: 0, range: 0...10)
         // Absent → 1.0 (HF default); null or 0 → no clipping.
         if o.object["max_grad_norm"] is NSNull {
@@ -201,6 +208,9 @@ public struct Recipe: Sendable, Equatable {
 
         guard let out = try top.optionalString("output_dir") else {
             throw top.error("output_dir", "is required: where checkpoints and the adapter are written, e.g. \"checkpoints/my-run\"")
+        }
+        guard !out.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw top.error("output_dir", "is empty, which would mean the recipe's own folder; name a folder for this run, e.g. \"checkpoints/my-run\"")
         }
         return Recipe(model: resolve(model), tokenizer: try top.optionalString("tokenizer").map(resolve), data: data, lora: lora,
                       optimizer: opt, schedule: sched, train: train, eval: eval, checkpoint: checkpoint, outputDir: resolve(out))

@@ -1,8 +1,12 @@
 import Foundation
+import SafeTensors
 
-/// Phase 1 of a run: the output directory. It takes the directory's lock, sets a previous run aside
-/// on `--restart`, removes leftovers of interrupted writes and decides where training resumes.
+/// Phase 1 of a run: the output directory. It refuses a folder that is not safe to train into, takes
+/// the directory's lock, sets a previous run aside on `--restart`, removes leftovers of interrupted
+/// writes and decides where training resumes.
 ///
+/// Only a run directory is ever moved or cleaned: one that holds the marker file `.llama-sft-run`
+/// (written when the run creates or first adopts the folder), or an empty or new folder.
 /// The lock is taken before the first change to the directory and held until `release()` (the end of
 /// the run), so no other `llama-sft train` can move, clean or write into the folder meanwhile.
 final class RunDirectory {
@@ -11,9 +15,15 @@ final class RunDirectory {
     let resumePoint: String?
     private var lock: OutputLock?
 
-    init(path: String, restart: Bool, resume: String?, log: (String) -> Void) throws {
+    /// The file that makes a folder recognisable as a llama-sft run.
+    static let markerName = ".llama-sft-run"
+
+    /// - Parameter inputs: the run's inputs (model, data, tokenizer, initial adapter): the output
+    ///   directory may be none of them and may not contain them.
+    init(path: String, inputs: [String], restart: Bool, resume: String?, log: (String) -> Void) throws {
         self.path = path
         let fm = FileManager.default
+        try RunDirectory.refuseUnsafe(path, inputs: inputs)
         if fm.fileExists(atPath: path) { lock = try OutputLock(directory: path) }
         if restart, fm.fileExists(atPath: path), !((try? fm.contentsOfDirectory(atPath: path)) ?? []).isEmpty {
             try RunDirectory.moveAside(path, log: log)
@@ -25,8 +35,48 @@ final class RunDirectory {
             throw TrainingError("cannot create the output directory \(path): \(error.localizedDescription)")
         }
         if lock == nil { lock = try OutputLock(directory: path) }
+        let marker = (path as NSString).appendingPathComponent(RunDirectory.markerName)
+        if !fm.fileExists(atPath: marker) {
+            do { try AtomicFile.write(Data("This folder is a llama-sft training run (checkpoints, metrics, adapter).\n".utf8), to: marker) } catch {
+                throw TrainingError("cannot write \(marker): \(error.localizedDescription); is the output directory writable?")
+            }
+        }
         Checkpoints.cleanTemporaries(path)
         resumePoint = try RunDirectory.resumePoint(path, restart: restart, resume: resume)
+    }
+
+    /// Refuses an `output_dir` that training (or `--restart`, which moves the folder aside) would damage:
+    /// the current directory or one of its ancestors, the home folder, one of the run's inputs or a
+    /// folder that holds one, a file, or a non-empty folder that is not a llama-sft run.
+    static func refuseUnsafe(_ path: String, inputs: [String]) throws {
+        let fm = FileManager.default
+        let target = CanonicalPath.of(path)
+        let here = CanonicalPath.of(fm.currentDirectoryPath)
+        let advice = "Set output_dir to a folder of its own, e.g. \"checkpoints/my-run\"."
+        if CanonicalPath.isSameOrInside(here, target) {
+            throw TrainingError("output_dir \(path) is the current directory or one of its parents; a run (and --restart, which moves it aside) would take over that folder. \(advice)")
+        }
+        if target == CanonicalPath.of(NSHomeDirectory()) {
+            throw TrainingError("output_dir \(path) is the home folder. \(advice)")
+        }
+        for input in inputs where CanonicalPath.isSameOrInside(CanonicalPath.of(input), target) {
+            throw TrainingError("output_dir \(path) is or contains \(input), an input of this run. \(advice)")
+        }
+        var isDir: ObjCBool = false
+        guard fm.fileExists(atPath: path, isDirectory: &isDir) else { return }
+        guard isDir.boolValue else { throw TrainingError("output_dir \(path) is a file, not a folder. \(advice)") }
+        let contents = (try? fm.contentsOfDirectory(atPath: path)) ?? []
+        if !contents.isEmpty && !isRun(path, contents: contents) {
+            throw TrainingError("output_dir \(path) is a non-empty folder that is not a llama-sft run (it has no \(markerName)); training there, or --restart moving it aside, could damage its files. Use an empty or new folder. \(advice)")
+        }
+    }
+
+    /// A folder with the marker, or one written by a version before the marker (its lock file and its
+    /// metrics or checkpoints).
+    static func isRun(_ path: String, contents: [String]) -> Bool {
+        let names = Set(contents)
+        return names.contains(markerName)
+            || (names.contains(".llama-sft.lock") && (names.contains("metrics.jsonl") || names.contains("checkpoints")))
     }
 
     /// Ends the run's hold on the directory.

@@ -71,7 +71,7 @@ public final class Trainer {
     /// The stop signal all ranks agreed on at the last step (distributed runs only).
     var agreedStop: Int32 = 0
     /// Seconds and bytes of the last step's exchanges (distributed runs only).
-    var lastStepCommunication: (seconds: Double, bytes: Int) = (0, 0)
+    var lastStepCommunication: (seconds: Double, waiting: Double, bytes: Int) = (0, 0, 0)
     /// Steps whose gradients this process exchanged (distributed runs only).
     var exchangedSteps = 0
     /// Every LoRA gradient end to end, for the exchanges of a step (distributed runs only).
@@ -82,8 +82,9 @@ public final class Trainer {
         self.options = options
         Threads.configure(recipe.train.threads)
         // The other ranks of a distributed run start fresh and receive rank 0's state in joinRanks.
+        let inputs = [recipe.model, recipe.tokenizer, recipe.data.train, recipe.data.eval, recipe.lora.initFrom].compactMap { $0 }
         directory = options.world.rank == 0
-            ? try RunDirectory(path: recipe.outputDir, restart: options.restart, resume: options.resume, log: options.log) : nil
+            ? try RunDirectory(path: recipe.outputDir, inputs: inputs, restart: options.restart, resume: options.resume, log: options.log) : nil
         let setup = try TrainingSetup(recipe: recipe, resumePoint: directory?.resumePoint, log: options.log)
         model = setup.model
         data = setup.data

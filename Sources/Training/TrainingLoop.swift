@@ -52,6 +52,16 @@ extension Trainer {
             options.log("the run already finished at step \(state.step) of \(total): nothing to train. To train longer raise train.max_steps or train.epochs; to start over use --restart.")
         }
 
+        // Where the loss starts, so the first periodic evaluation has something to be compared with
+        // (every rank evaluates; rank 0 records it once).
+        if state.step == 0 && total > 0 && recipe.eval.everySteps > 0, let e = try evaluateAndRecord() {
+            outcome.evalLoss = e
+            if let metrics, !metrics.records.contains(where: { ($0["step"] as? NSNumber)?.intValue == 0 && $0["eval_loss"] != nil }) {
+                try metrics.append(["step": 0, "eval_loss": e, "eval_ppl": Foundation.exp(e)])
+            }
+            options.log(String(format: "step 0: eval loss %.4f (ppl %.2f) before training", e, Foundation.exp(e)))
+        }
+
         while state.step < total && stopSignal == 0 {
             let t0 = clock.now
             let r = try step()
@@ -66,14 +76,13 @@ extension Trainer {
             ]
             if world.size > 1 {
                 record["comm_s"] = (lastStepCommunication.seconds * 1e4).rounded() / 1e4
+                record["comm_wait_s"] = (lastStepCommunication.waiting * 1e4).rounded() / 1e4
                 record["reduced_bytes"] = lastStepCommunication.bytes
             }
-            if recipe.eval.everySteps > 0 && state.step % recipe.eval.everySteps == 0 && state.step < total, let e = try evaluate() {
+            if recipe.eval.everySteps > 0 && state.step % recipe.eval.everySteps == 0 && state.step < total, let e = try evaluateAndRecord() {
                 outcome.evalLoss = e
                 record["eval_loss"] = e
                 record["eval_ppl"] = Foundation.exp(e)
-                state.lastEvalLoss = e
-                state.bestEvalLoss = min(state.bestEvalLoss ?? e, e)
             }
             try metrics?.append(record)
             progress.update(step: state.step, loss: r.loss, lr: r.lr, tokensPerSecond: Double(r.tokens) / max(dt, 1e-9), evalLoss: record["eval_loss"] as? Double)
@@ -118,13 +127,14 @@ extension Trainer {
         var evaluatedNow = false
         if finalEvalLogged {
             evalLoss = state.lastEvalLoss
-        } else if let e = try evaluate() {
+        } else if let e = try evaluateAndRecord() {
             evalLoss = e
             evaluatedNow = true
-            state.lastEvalLoss = e
-            state.bestEvalLoss = min(state.bestEvalLoss ?? e, e)
             try metrics?.append(["step": state.step, "eval_loss": e, "eval_ppl": Foundation.exp(e)])
         }
+        // A signal during the final evaluation stops there, like one anywhere else (exit 130/143).
+        let sig = stopSignal
+        if sig != 0 { return try stop(by: sig, outcome: outcome, metrics: metrics) }
         // In-process the last step is never checkpointed inside the loop; a run resumed at its end
         // saves again only when the final evaluation changed its state.
         if try agree(state.step > outcome.lastCheckpointStep || evaluatedNow || Checkpoints.latest(out) == nil) { try saveCheckpoint() }

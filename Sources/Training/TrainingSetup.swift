@@ -20,11 +20,14 @@ struct TrainingSetup {
 
     init(recipe: Recipe, resumePoint: String?, log: (String) -> Void) throws {
         let config = try LlamaConfig.load(path: recipe.model)
-        let model = LlamaModel(weights: try LlamaWeights.load(directory: recipe.model, config: config,
-                                                              cacheFloat32: TrainingSetup.shouldCacheFloat32(config)))
-        model.weights.prepare(precision: recipe.train.precision)
         let tokenizer = try loadTokenizer(recipe, vocabularySize: config.vocabSize)
         let data = try TrainingSetup.prepareData(recipe, tokenizer: tokenizer, config: config)
+        // Before the weights (their fp32 cache) or any adapter is allocated.
+        let cacheFloat32 = TrainingSetup.shouldCacheFloat32(config)
+        try TrainingSetup.memoryNeeded(recipe, config: config, data: data, weightsInFloat32: cacheFloat32)
+            .check(available: ProcessMemory.availableBytes, what: "one training step of this recipe")
+        let model = LlamaModel(weights: try LlamaWeights.load(directory: recipe.model, config: config, cacheFloat32: cacheFloat32))
+        model.weights.prepare(precision: recipe.train.precision)
         for warning in Trainer.untrainedSpecialRows(model.weights.embedding, tokenizer: tokenizer, template: recipe.data.template) {
             log("warning: " + warning)
         }
@@ -44,7 +47,11 @@ struct TrainingSetup {
         let parameters = adapters.namedParameters.map(\.variable)
         let optimizer = AdamW(parameters: parameters, beta1: Float(recipe.optimizer.betas[0]), beta2: Float(recipe.optimizer.betas[1]),
                               eps: Float(recipe.optimizer.eps), weightDecay: Float(recipe.optimizer.weightDecay))
-        if let loaded { optimizer.restore(m: loaded.m, v: loaded.v, step: loaded.adamStep) }
+        if let loaded {
+            do { try optimizer.restore(m: loaded.m, v: loaded.v, step: loaded.adamStep) } catch {
+                throw CheckpointError("\(loaded.path)/optimizer.safetensors does not fit its adapter: \(error.localizedDescription). Resume from another checkpoint with --resume, or start over with --restart.")
+            }
+        }
 
         let total = Trainer.totalSteps(recipe: recipe, examples: data.train)
         let schedule = LRSchedule(type: recipe.schedule.type, totalSteps: total, warmupSteps: recipe.schedule.warmupSteps,
@@ -59,6 +66,14 @@ struct TrainingSetup {
         if let loaded {
             log("resuming from \(loaded.path) (step \(loaded.state.step) of \(total), epoch \(loaded.state.epoch), batch \(loaded.state.indexInEpoch))")
         }
+    }
+
+    /// The memory estimate of a step on the longest micro-batch this data makes.
+    static func memoryNeeded(_ recipe: Recipe, config: LlamaConfig, data: PreparedData, weightsInFloat32: Bool) -> StepMemory {
+        let longest = (data.train + data.eval).lazy.map(\.count).max() ?? 0
+        let perRow = recipe.data.packing ? recipe.data.maxSeqLen : longest
+        return StepMemory(config: config, weightsInFloat32: weightsInFloat32, rank: recipe.lora.rank, targets: recipe.lora.targets,
+                          tokens: recipe.train.batchSize * perRow, checkpointing: recipe.train.gradientCheckpointing)
     }
 
     /// Widen 16-bit base weights once when their fp32 copy takes under 40 % of physical memory.

@@ -64,6 +64,17 @@ struct Arguments {
         return v
     }
 
+    /// An integer flag that must lie in `range` (say a seed ≥ 0, or a size the machine can hold):
+    /// out-of-range values are usage errors, never a trap further down.
+    func int(_ name: String, default def: Int, in range: ClosedRange<Int>) throws -> Int {
+        let v = try int(name, default: def)
+        guard range.contains(v) else {
+            let bound = range.upperBound == Int.max ? "at least \(range.lowerBound)" : "between \(range.lowerBound) and \(range.upperBound)"
+            throw UsageError("--\(name) must be \(bound), got \(v)")
+        }
+        return v
+    }
+
     func double(_ name: String, default def: Double) throws -> Double {
         guard let s = values[name] else { return def }
         guard let v = Double(s) else { throw UsageError("--\(name) expects a number, got '\(s)'") }

@@ -9,16 +9,18 @@ import Tensors
 /// labeled tokens, HF convention) when labels are given.
 enum LogitsCommand {
     static let usage = """
-    usage: llama-sft logits --model DIR [--adapter DIR] --input FILE.json --out FILE.safetensors [--threads N]
+    usage: llama-sft logits --model DIR|FILE.gguf [--adapter DIR] --input FILE.json --out FILE.safetensors [--force] [--threads N]
 
     FILE.json: {"sequences": [[ids…], …], "labels": [[…], …]}
       labels are optional, unshifted, -100 = ignored (as in transformers): logits[t] is scored against labels[t+1].
     """
 
     static func run(_ args: [String]) throws -> Int32 {
-        let a = try Arguments(args, valued: ["model", "adapter", "input", "out", "threads"], switches: [])
+        let a = try Arguments(args, valued: ["model", "adapter", "input", "out", "threads"], switches: ["force"])
         guard a.positionals.isEmpty else { throw UsageError("unexpected argument '\(a.positionals[0])'\n\(usage)") }
         let modelDir = try a.required("model"), inputPath = try a.required("input"), outPath = try a.required("out")
+        try OutputFileGuard.check(outPath, flag: "out", force: a.flag("force"),
+                                  inputs: [modelDir, inputPath, a.value("adapter")].compactMap { $0 })
         Threads.configure(a.value("threads").flatMap(Int.init))
         let (sequences, labels) = try readInput(inputPath)
 
@@ -32,6 +34,12 @@ enum LogitsCommand {
         for (i, seq) in sequences.enumerated() {
             if let bad = seq.first(where: { $0 < 0 || $0 >= model.config.vocabSize }) {
                 throw ToolError("\(inputPath): sequences[\(i)] has token id \(bad), outside the vocabulary 0..<\(model.config.vocabSize)")
+            }
+            if let bad = labels?[i].first(where: { $0 != -100 && ($0 < 0 || $0 >= model.config.vocabSize) }) {
+                throw ToolError("\(inputPath): labels[\(i)] has \(bad); a label is a token id in 0..<\(model.config.vocabSize), or -100 (ignored)")
+            }
+            if let limit = model.config.maxPositionEmbeddings, seq.count > limit {
+                throw ToolError("\(inputPath): sequences[\(i)] has \(seq.count) tokens, beyond the model's max_position_embeddings \(limit)")
             }
         }
         var tensors: [TensorToWrite] = []
@@ -79,7 +87,7 @@ enum LogitsCommand {
         guard let rows = raw as? [[Any]] else { throw ToolError("\(path): \"\(key)\" must be a list of lists of integers") }
         return try rows.enumerated().map { i, row in
             try row.enumerated().map { j, v in
-                guard let n = v as? NSNumber, n.doubleValue == n.doubleValue.rounded() else {
+                guard let n = v as? NSNumber, n.doubleValue == n.doubleValue.rounded(), abs(n.doubleValue) < 0x1p53 else {
                     throw ToolError("\(path): \(key)[\(i)][\(j)] is not an integer")
                 }
                 return n.intValue

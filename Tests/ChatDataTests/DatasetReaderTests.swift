@@ -9,10 +9,16 @@ final class DatasetReaderTests: XCTestCase {
                                vocabularySize: vocabularySize)
     }
 
-    func conversation(_ record: DatasetRecord) throws -> Conversation {
-        guard case .conversation(let c) = record else { throw XCTSkip("not a conversation") }
+    /// A misread record is a failure (it used to be a skip, which let a test pass without checking).
+    func conversation(_ record: DatasetRecord, file: StaticString = #filePath, line: UInt = #line) throws -> Conversation {
+        guard case .conversation(let c) = record else {
+            XCTFail("expected a conversation, read \(record)", file: file, line: line)
+            throw DatasetRecordMismatch()
+        }
         return c
     }
+
+    struct DatasetRecordMismatch: Error {}
 
     /// Asserts that reading fails with an invalid record at `line` for `reason`, and that the message says where.
     func assertInvalid(_ text: String, line: Int, reason: InvalidReason, format: DatasetFormat = .auto,

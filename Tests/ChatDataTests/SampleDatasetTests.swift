@@ -9,7 +9,11 @@ final class SampleDatasetTests: XCTestCase {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
         let path = root.appendingPathComponent("datasets/no_robots_sample/\(name)").path
-        guard FileManager.default.fileExists(atPath: path) else { throw XCTSkip("no sample dataset at \(path)") }
+        // The sample is committed: missing is a failure, never a skip.
+        guard FileManager.default.fileExists(atPath: path) else {
+            XCTFail("no sample dataset at \(path)")
+            throw CocoaError(.fileNoSuchFile)
+        }
         return path
     }
 

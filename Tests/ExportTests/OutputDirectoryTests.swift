@@ -83,6 +83,28 @@ final class OutputDirectoryTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: alive))
     }
 
+    /// A kill inside `install` leaves the old export set aside as `.NAME.replaced-PID-*`: after the new
+    /// one was renamed into place it is garbage; before, it is the only copy and goes back under NAME.
+    func testReplacedFolderOfAKilledExportIsRemovedOrRestored() throws {
+        let f = try ExportFixture("tiny-llama3")
+        let fm = FileManager.default
+        let scratch = try scratchDirectory(self)
+        // Killed after the swap: out exists, the set-aside old export is left over.
+        let stale = scratch + "/.out.replaced-\(Int32.max)-1"
+        try fm.createDirectory(atPath: stale, withIntermediateDirectories: true)
+        try fm.createDirectory(atPath: scratch + "/out", withIntermediateDirectories: true)
+        _ = try Exporter.export(ExportOptions(source: f.adapter, output: scratch + "/out", adapterOnly: true, force: true, baseModel: f.dir))
+        XCTAssertFalse(fm.fileExists(atPath: stale), "a dead export's replaced folder is removed")
+        XCTAssertEqual(try hiddenLeftovers(besides: scratch + "/out"), [])
+        // Killed between the renames: only the set-aside copy exists; it is restored, and (no --force) kept.
+        let only = scratch + "/.other.replaced-\(Int32.max)-2"
+        try fm.createDirectory(atPath: only, withIntermediateDirectories: true)
+        try writeText("old export", only + "/config.json")
+        XCTAssertThrowsError(try Exporter.export(ExportOptions(source: f.adapter, output: scratch + "/other", adapterOnly: true, baseModel: f.dir)))
+        XCTAssertEqual(try String(contentsOfFile: scratch + "/other/config.json", encoding: .utf8), "old export")
+        XCTAssertFalse(fm.fileExists(atPath: only))
+    }
+
     /// Hidden `.NAME.partial-*` / `.NAME.replaced-*` folders beside `path`.
     private func hiddenLeftovers(besides path: String) throws -> [String] {
         let parent = (path as NSString).deletingLastPathComponent, name = (path as NSString).lastPathComponent

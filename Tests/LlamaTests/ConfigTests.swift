@@ -75,6 +75,53 @@ final class ConfigTests: XCTestCase {
     }
 }
 
+/// Values that used to trap (integer overflow, a huge allocation) or to give NaN later are refused
+/// when the file is read, naming the key.
+extension ConfigTests {
+
+    func testHugeSizesAreRefusedByKey() throws {
+        for key in ["vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers"] {
+            XCTAssertTrue(try parseError { $0[key] = 1 << 40 }.contains(key), key)
+        }
+        XCTAssertTrue(try parseError { $0["num_attention_heads"] = 1 << 40; $0["num_key_value_heads"] = 1 << 40 }.contains("num_"))
+        XCTAssertTrue(try parseError { $0["vocab_size"] = 9.3e18 }.contains("vocab_size"))
+    }
+
+    func testRopeValuesThatGiveNaNAreRefused() throws {
+        XCTAssertTrue(try parseError { $0["rope_theta"] = 0 }.contains("rope_theta"))
+        XCTAssertTrue(try parseError { $0["rope_theta"] = -1 }.contains("rope_theta"))
+        let llama3: [String: Any] = ["rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                                     "original_max_position_embeddings": 64]
+        XCTAssertEqual(try parseError { $0["rope_scaling"] = llama3 }, "")
+        for (key, bad) in [("factor", 0.0), ("low_freq_factor", 0.0), ("high_freq_factor", 1.0), ("original_max_position_embeddings", 0.0)] {
+            var params = llama3
+            params[key] = bad
+            XCTAssertTrue(try parseError { $0["rope_scaling"] = params }.contains(key), "\(key) = \(bad)")
+        }
+    }
+
+    func testAdapterConfigWithHugeRankOrAlphaIsRefusedNotTrapped() throws {
+        let f = try GoldenFixture("tiny-llama32")
+        let config = try LlamaConfig.load(path: f.path("config.json"))
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("adapter-bounds-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // Saving an alpha beyond Int's range used to trap converting it to an integer.
+        let adapters = LoRAAdapters.initialize(LoRAConfig(rank: 2, alpha: 0x1p63, targets: [.q]), model: config, seed: 1)
+        try PEFTAdapter.save(adapters, baseModel: f.dir.path, to: dir)
+        let path = dir + "/adapter_config.json"
+        var original = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+        original["lora_alpha"] = 4
+        for (key, value) in [("lora_alpha", 0x1p63), ("lora_alpha", -1.0), ("r", 1e30), ("r", 2.5), ("lora_dropout", 1.0)] as [(String, Double)] {
+            var json = original
+            json[key] = value
+            try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: path))
+            XCTAssertThrowsError(try PEFTAdapter.load(directory: dir, model: config), "\(key) = \(value)") { error in
+                XCTAssertTrue(error.localizedDescription.contains(key), error.localizedDescription)
+            }
+        }
+    }
+}
+
 extension ConfigTests {
     /// A value of the wrong type is reported as a bad value of that key: never as missing, never
     /// silently replaced by a default.

@@ -54,6 +54,38 @@ final class GEMMTests: XCTestCase {
         }
     }
 
+    /// The promise behind exact resume and the goldens: for a fixed thread count a GEMM gives the same
+    /// bits every time, and because each element of C is computed whole by one worker with the same
+    /// k-order, splitting across 2 or 3 workers gives the bits of the single-threaded GEMM.
+    func testSplitGEMMsAreBitIdenticalToSerialAndRepeatable() {
+        let before = Threads.count
+        defer { Threads.configure(before) }
+        for (m, n, k) in [(256, 48, 320), (48, 320, 256)] {
+            let a = (0..<(m * k)).map { Float(($0 * 7919) % 1009) / 1009 - 0.5 }
+            let b = (0..<(k * n)).map { Float(($0 * 104729) % 997) / 997 - 0.5 }
+            for transA in [false, true] {
+                for transB in [false, true] {
+                    func product(threads: Int) -> [UInt32] {
+                        Threads.configure(threads)
+                        var c = [Float](repeating: 0.25, count: m * n)
+                        sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.75, a, lda: transA ? m : k,
+                              b, ldb: transB ? k : n, beta: 1, &c, ldc: n)
+                        return c.map(\.bitPattern)
+                    }
+                    let what = "m \(m) n \(n) tA \(transA) tB \(transB)"
+                    XCTAssertGreaterThan(Threads.workersForGEMM(m: m, n: n, k: k), 1, "\(what): the split is exercised")
+                    let serial = product(threads: 1)
+                    for threads in [2, 3] {
+                        let first = product(threads: threads)
+                        XCTAssertGreaterThan(Threads.workersForGEMM(m: m, n: n, k: k), 1)
+                        XCTAssertEqual(first, product(threads: threads), "\(what): \(threads) threads, repeated")
+                        XCTAssertEqual(first, serial, "\(what): \(threads) threads vs 1")
+                    }
+                }
+            }
+        }
+    }
+
     func testBetaAccumulatesAndAlphaScales() {
         var c: [Float] = [1, 1, 1, 1]
         sgemm(transA: false, transB: false, m: 2, n: 2, k: 1, alpha: 2, [1, 2], lda: 1, [3, 4], ldb: 2, beta: 1, &c, ldc: 2)

@@ -16,14 +16,7 @@ final class KillResumeTests: XCTestCase {
         super.tearDown()
     }
 
-    func executable() throws -> String {
-        let folders = [Bundle.main.executableURL?.deletingLastPathComponent(), Bundle(for: Self.self).bundleURL.deletingLastPathComponent()]
-        for folder in folders.compactMap({ $0 }) {
-            let path = folder.appendingPathComponent("llama-sft").path
-            if FileManager.default.isExecutableFile(atPath: path) { return path }
-        }
-        throw XCTSkip("no llama-sft executable beside the test bundle (\(folders.compactMap { $0?.path })); `swift build` builds it")
-    }
+    func executable() throws -> String { try llamaSFTExecutable() }
 
     /// 30 records, batch 1, 2 epochs = 60 steps; checkpoints every 2 steps (keep 2), eval every 7.
     func setUpRun(_ dir: String) throws -> (recipePath: String, straight: Trainer) {
