@@ -1,5 +1,6 @@
 import Foundation
 import GGUF
+import StrictJSON
 import Tokenizer
 
 /// The `tokenizer.ggml.*` vocabulary of a byte-level BPE model, made from a Hugging Face `tokenizer.json`
@@ -44,7 +45,7 @@ struct GGUFVocabulary {
                 throw bad("added_tokens holds an entry without an integer id and a string content")
             }
             let looksSpecial = content.hasPrefix("<|") && content.hasSuffix("|>")
-            byID[id] = (content, (added["special"] as? Bool ?? false) || looksSpecial ? TokenType.control : TokenType.userDefined)
+            byID[id] = (content, (JSONField.boolean(added["special"]) ?? false) || looksSpecial ? TokenType.control : TokenType.userDefined)
         }
         let count = max(vocabularySize, (byID.keys.max() ?? -1) + 1)
         var tokens: [String] = [], types: [Int32] = []

@@ -1,4 +1,5 @@
 import Foundation
+import RunLayout
 import SafeTensors
 
 /// Phase 1 of a run: the output directory. It refuses a folder that is not safe to train into, takes
@@ -76,7 +77,7 @@ final class RunDirectory {
     static func isRun(_ path: String, contents: [String]) -> Bool {
         let names = Set(contents)
         return names.contains(markerName)
-            || (names.contains(".llama-sft.lock") && (names.contains("metrics.jsonl") || names.contains("checkpoints")))
+            || (names.contains(".llama-sft.lock") && (names.contains(RunLayout.metricsFile) || names.contains(RunLayout.checkpointsFolder)))
     }
 
     /// Ends the run's hold on the directory.
