@@ -40,18 +40,20 @@ let package = Package(
         // The strict JSON parser and the one rule for typed JSON values, below every reader of JSON files.
         .target(name: "StrictJSON", swiftSettings: fast),
         .target(name: "SafeTensors", dependencies: ["StrictJSON", "Tensors"], swiftSettings: fast),
+        // GGUF model files (llama.cpp, Ollama): reader, writer, quant types.
+        .target(name: "GGUF", dependencies: ["SafeTensors", "Tensors"], swiftSettings: fast),
         // A training run's directory layout and metrics lines, shared by the trainer and export.
         .target(name: "RunLayout", swiftSettings: fast),
         .target(name: "Tokenizer", dependencies: ["StrictJSON"], swiftSettings: fast),
         .target(name: "ChatData", dependencies: ["Seeds", "StrictJSON", "Tokenizer"], swiftSettings: fast),
-        .target(name: "Llama", dependencies: ["Seeds", "StrictJSON", "Tensors", "Autodiff", "SafeTensors"], swiftSettings: fast),
+        .target(name: "Llama", dependencies: ["Seeds", "StrictJSON", "Tensors", "Autodiff", "SafeTensors", "GGUF"], swiftSettings: fast),
         // Data-parallel collectives (Open MPI loaded at run time, or the one-process identity).
         .target(name: "Distributed", swiftSettings: fast),
-        .target(name: "Training", dependencies: ["RunLayout", "Seeds", "StrictJSON", "Tensors", "Autodiff", "SafeTensors", "Tokenizer", "ChatData", "Llama", "Distributed"], swiftSettings: fast),
-        .target(name: "Export", dependencies: ["RunLayout", "StrictJSON", "Tensors", "Autodiff", "SafeTensors", "Llama"], swiftSettings: fast),
+        .target(name: "Training", dependencies: ["RunLayout", "Seeds", "StrictJSON", "Tensors", "Autodiff", "SafeTensors", "GGUF", "Tokenizer", "ChatData", "Llama", "Distributed"], swiftSettings: fast),
+        .target(name: "Export", dependencies: ["RunLayout", "StrictJSON", "Tensors", "Autodiff", "SafeTensors", "GGUF", "Tokenizer", "ChatData", "Llama"], swiftSettings: fast),
         .executableTarget(
             name: "llama-sft",
-            dependencies: ["Tensors", "Autodiff", "SafeTensors", "Tokenizer", "ChatData", "Llama", "Distributed", "Training", "Export"],
+            dependencies: ["Tensors", "Autodiff", "SafeTensors", "GGUF", "Tokenizer", "ChatData", "Llama", "Distributed", "Training", "Export"],
             swiftSettings: fast
         ),
         .testTarget(name: "TensorsTests", dependencies: ["TestSupport", "Tensors"], swiftSettings: fast),
@@ -60,13 +62,17 @@ let package = Package(
         .testTarget(name: "SeedsTests", dependencies: ["Seeds"], swiftSettings: fast),
         .testTarget(name: "StrictJSONTests", dependencies: ["StrictJSON"], swiftSettings: fast),
         .testTarget(name: "SafeTensorsTests", dependencies: ["TestSupport", "SafeTensors", "Tensors"], swiftSettings: fast),
+        .testTarget(name: "GGUFTests", dependencies: ["TestSupport", "GGUF", "SafeTensors", "Tensors"],
+                    exclude: ["Fixtures", "WriterFixtures"], swiftSettings: fast),
         .testTarget(name: "TokenizerTests", dependencies: ["TestSupport", "Tokenizer"], swiftSettings: fast),
         .testTarget(name: "ChatDataTests", dependencies: ["TestSupport", "ChatData", "Seeds", "Tokenizer"], exclude: ["Fixtures"],
                     swiftSettings: fast),
-        .testTarget(name: "LlamaTests", dependencies: ["TestSupport", "Llama", "Autodiff", "SafeTensors", "Tensors"], swiftSettings: fast),
-        .testTarget(name: "TrainingTests", dependencies: ["TestSupport", "Seeds", "Training", "Llama", "ChatData", "Tokenizer", "SafeTensors", "Tensors", "Autodiff"], swiftSettings: fast),
+        .testTarget(name: "LlamaTests", dependencies: ["TestSupport", "Llama", "GGUF", "Autodiff", "SafeTensors", "Tensors"], exclude: ["Fixtures"],
+                    swiftSettings: fast),
+        .testTarget(name: "TrainingTests", dependencies: ["TestSupport", "Seeds", "Training", "Distributed", "GGUF", "Llama", "ChatData", "Tokenizer", "SafeTensors", "Tensors", "Autodiff"],
+                    exclude: ["Fixtures"], swiftSettings: fast),
         .testTarget(name: "DistributedTests", dependencies: ["TestSupport", "Distributed"], swiftSettings: fast),
-        .testTarget(name: "ExportTests", dependencies: ["TestSupport", "Export", "Llama", "Autodiff", "SafeTensors", "Tensors"], swiftSettings: fast),
+        .testTarget(name: "ExportTests", dependencies: ["TestSupport", "Export", "GGUF", "ChatData", "Llama", "Autodiff", "SafeTensors", "Tensors"], swiftSettings: fast),
     ]
 )
 

@@ -1,5 +1,7 @@
 import Foundation
-import Seeds
+// ChatData's public API hands out SplitMix64 (`fisherYatesShuffle(_:using:)`), so its importers get
+// the Seeds module with it.
+@_exported import Seeds
 
 /// 64-bit FNV-1a of UTF-8 bytes: a stable string hash (Swift's `hashValue` is randomly seeded per process).
 public func fnv1a64(_ text: String) -> UInt64 {

@@ -41,6 +41,9 @@ public struct CommunicationStatistics: Sendable, Equatable {
     public var bytesSent = 0
     /// Wall time spent inside collective operations (waiting for slower ranks included).
     public var seconds = 0.0
+    /// The part of `seconds` spent waiting for the slowest rank to reach a gradient exchange (a barrier
+    /// before each round), as opposed to moving data.
+    public var waitingSeconds = 0.0
     public init() {}
 }
 

@@ -25,6 +25,8 @@ public enum ExportError: LocalizedError, Sendable {
     case writeFailed(path: String, reason: String)
     /// The built-in post-export check found the output wrong.
     case checkFailed(output: String, reason: String)
+    /// A combination of base and output this version cannot export.
+    case unsupportedCombination(base: String, reason: String)
 
     public var errorDescription: String? {
         switch self {
@@ -38,7 +40,7 @@ public enum ExportError: LocalizedError, Sendable {
                 + "directory with config.json and model.safetensors)."
         case let .notAModelDirectory(path, origin):
             return "\(path) (from \(origin)): not a model directory: it needs config.json and model.safetensors "
-                + "(or model.safetensors.index.json with its shards). Pass --base MODEL_DIR."
+                + "(or model.safetensors.index.json with its shards), or it must be a .gguf file. Pass --base MODEL."
         case let .outputNotEmpty(path):
             return "\(path): the output directory exists and is not empty. Choose another --out, or pass --force to "
                 + "replace it (the old directory is removed only after the new one is complete)."
@@ -56,6 +58,8 @@ public enum ExportError: LocalizedError, Sendable {
             return "\(path): \(reason)."
         case let .writeFailed(path, reason):
             return "\(path): write failed: \(reason)."
+        case let .unsupportedCombination(base, reason):
+            return "\(base): \(reason)."
         case let .checkFailed(output, reason):
             return "post-export check failed for \(output): \(reason). Nothing was installed at the output path; "
                 + "please report this with the figures above."

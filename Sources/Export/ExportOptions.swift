@@ -1,4 +1,13 @@
+import ChatData
 import SafeTensors
+
+/// The file format of an export.
+public enum ExportFormat: String, Sendable, CaseIterable {
+    /// A Hugging Face model directory (merged) or a PEFT adapter directory.
+    case safetensors
+    /// One GGUF file for llama.cpp and Ollama (merged model + Modelfile, or a llama.cpp LoRA adapter).
+    case gguf
+}
 
 /// The floating-point type of the merged weights.
 public enum ExportDType: String, Sendable, CaseIterable {
@@ -48,6 +57,12 @@ public struct ExportOptions: Sendable {
     public var baseModel: String?
     /// Run the post-export check (reload and compare logits / tensors). On by default.
     public var check: Bool
+    public var format: ExportFormat = .safetensors
+    /// The merged GGUF's weight type (`--format gguf`).
+    public var ggufType: GGUFOutputType = .f16
+    /// The chat format the model was trained in, when the run's recipe.json is not there to say
+    /// (`--template`; GGUF exports write it as `tokenizer.chat_template` and into the Modelfile).
+    public var chatTemplate: ChatTemplate?
 
     public init(source: String, output: String, dtype: ExportDType = .auto,
                 maxShardBytes: Int = ShardedWriter.defaultMaxShardBytes, adapterOnly: Bool = false,

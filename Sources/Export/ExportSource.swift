@@ -1,4 +1,5 @@
 import Foundation
+import Llama
 import RunLayout
 
 /// Where the adapter to export lives, and the run it came from (if any).
@@ -137,8 +138,11 @@ public struct ExportSource: Sendable {
 
     static func isAdapterDirectory(_ dir: String) -> Bool { RunLayout.isAdapterDirectory(dir) }
 
+    /// A Hugging Face model directory, or a GGUF model file.
     static func isModelDirectory(_ dir: String) -> Bool {
         let fm = FileManager.default
+        var isDirectory: ObjCBool = false
+        if case .gguf = ModelSource(path: dir) { return fm.fileExists(atPath: dir, isDirectory: &isDirectory) && !isDirectory.boolValue }
         return fm.fileExists(atPath: join(dir, "config.json"))
             && (fm.fileExists(atPath: join(dir, "model.safetensors")) || fm.fileExists(atPath: join(dir, "model.safetensors.index.json")))
     }

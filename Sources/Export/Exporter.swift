@@ -8,6 +8,8 @@ public struct ExportReport: Sendable {
     public enum Kind: String, Sendable {
         case merged = "merged model"
         case adapter = "PEFT adapter"
+        case ggufModel = "merged GGUF model"
+        case ggufAdapter = "llama.cpp LoRA adapter (GGUF)"
     }
 
     public var kind: Kind
@@ -37,6 +39,8 @@ public struct ExportReport: Sendable {
     public var check: MergeCheck?
     /// The adapter round-trip check result (adapter exports, unless disabled).
     public var adapterRoundTrip: String?
+    /// The merged GGUF's read-back check (the file reopened by the strict reader).
+    public var readBackCheck: String?
     /// Resident set before the weights were written, and the process's peak right after (Linux).
     public var residentBytesBeforeWrite: Int?
     public var peakResidentBytesAfterWrite: Int?
@@ -55,6 +59,10 @@ public enum Exporter {
     public static func export(_ options: ExportOptions, log: (String) -> Void = { _ in }) throws -> ExportReport {
         let source = try ExportSource.resolve(options.source, log: log)
         let baseDirectory = try source.baseModelDirectory(explicit: options.baseModel, log: log)
+        if ModelSource(path: baseDirectory).isGGUF && options.format == .safetensors && !options.adapterOnly {
+            throw ExportError.unsupportedCombination(base: baseDirectory, reason: "a merged safetensors model cannot be exported from a "
+                + "GGUF base yet; export --format gguf (merged GGUF), or --adapter-only (PEFT adapter)")
+        }
         let config = try LlamaConfig.load(path: baseDirectory)
         let (adapters, metadata) = try PEFTAdapter.load(directory: source.adapterDirectory, model: config)
         for (name, variable) in adapters.namedParameters where variable.value.buffer.contains(where: { !$0.isFinite }) {
@@ -66,11 +74,22 @@ public enum Exporter {
 
         let inputs = [source.adapterDirectory, baseDirectory] + (source.runDirectory.map { [$0] } ?? [])
         let output = try OutputDirectory.prepare(options.output, force: options.force, inputs: inputs)
-        var report = ExportReport(kind: options.adapterOnly ? .adapter : .merged, output: output.finalPath, source: source,
+        let kind: ExportReport.Kind = options.format == .gguf ? (options.adapterOnly ? .ggufAdapter : .ggufModel)
+            : (options.adapterOnly ? .adapter : .merged)
+        var report = ExportReport(kind: kind, output: output.finalPath, source: source,
                                   baseModel: baseDirectory, lora: adapters.config, files: [],
                                   training: TrainingSummary.read(source: source))
         do {
-            if options.adapterOnly {
+            let title = (output.finalPath as NSString).lastPathComponent
+            if options.format == .gguf && options.adapterOnly {
+                try GGUFExport.writeAdapter(adapters, config: config, title: title, into: output.temporaryPath, check: options.check,
+                                            report: &report, log: log)
+            } else if options.format == .gguf {
+                let format = try ChatFormat.resolve(source: source, override: options.chatTemplate, log: log)
+                try GGUFExport.writeMerged(type: options.ggufType, config: config, adapters: adapters, baseDirectory: baseDirectory,
+                                           format: format, title: title, into: output.temporaryPath, check: options.check,
+                                           report: &report, log: log)
+            } else if options.adapterOnly {
                 try writeAdapter(adapters, baseName: metadata.baseModelNameOrPath ?? baseDirectory, config: config,
                                  into: output.temporaryPath, check: options.check, report: &report, log: log)
             } else {
@@ -204,6 +223,9 @@ public enum Exporter {
 
     private static func card(_ r: ExportReport, baseName: String?) -> ModelCard.Facts {
         var weights: String?
+        if r.kind == .ggufModel {
+            weights = "\(r.dtypes.joined(separator: "/")), \(String(format: "%.2f GB", Double(r.weightBytes) / 1e9)), \(GGUFExport.modelFileName)"
+        }
         if r.kind == .merged {
             let size = String(format: "%.2f GB", Double(r.weightBytes) / 1e9)
             weights = "\(r.dtypes.joined(separator: "/")), \(size), \(r.shardCount == 1 ? "model.safetensors" : "\(r.shardCount) shards")"
@@ -212,9 +234,9 @@ public enum Exporter {
             }
         }
         return ModelCard.Facts(
-            title: (r.output as NSString).lastPathComponent, merged: r.kind == .merged,
+            title: (r.output as NSString).lastPathComponent, kind: r.kind,
             baseModel: baseName.map { $0 == r.baseModel ? $0 : "\($0) (local copy: \(r.baseModel))" } ?? r.baseModel,
             adapterSource: r.source.adapterDirectory, sourceKind: r.source.kind, lora: r.lora, weightsDescription: weights,
-            training: r.training, checkDescription: r.check?.summary ?? r.adapterRoundTrip)
+            training: r.training, checkDescription: r.check?.summary ?? r.adapterRoundTrip ?? r.readBackCheck)
     }
 }

@@ -5,7 +5,8 @@ import Llama
 enum ModelCard {
     struct Facts {
         var title: String
-        var merged: Bool
+        var kind: ExportReport.Kind
+        var merged: Bool { kind == .merged || kind == .ggufModel }
         var baseModel: String
         var adapterSource: String
         var sourceKind: ExportSource.Kind
@@ -18,7 +19,11 @@ enum ModelCard {
     static func text(_ f: Facts) -> String {
         var lines: [String] = []
         lines.append("---")
-        lines.append("library_name: \(f.merged ? "transformers" : "peft")")
+        switch f.kind {
+        case .merged: lines.append("library_name: transformers")
+        case .adapter: lines.append("library_name: peft")
+        case .ggufModel, .ggufAdapter: lines.append("library_name: gguf")
+        }
         lines.append("tags:")
         lines.append("- llama-sft")
         lines.append("- lora")
@@ -27,11 +32,24 @@ enum ModelCard {
         lines.append("")
         lines.append("# \(f.title)")
         lines.append("")
-        if f.merged {
+        switch f.kind {
+        case .ggufModel:
+            lines.append("A Llama model with a LoRA adapter merged into its weights by `llama-sft export --format gguf`, as one "
+                + "GGUF file (`\(GGUFExport.modelFileName)`) for llama.cpp and Ollama. Every adapted projection is `W + s·(B·A)`, "
+                + "computed in fp32 and rounded once to the output type. The GGUF carries the chat template the model was "
+                + "trained with and its end-of-turn token as EOS.")
+            lines.append("")
+            lines.append("- Ollama: `ollama create NAME -f Modelfile`, then `ollama run NAME`")
+            lines.append("- llama.cpp: `llama-cli -m \(GGUFExport.modelFileName) -cnv` (the chat template is in the file)")
+        case .ggufAdapter:
+            lines.append("A LoRA adapter for llama.cpp exported by `llama-sft export --adapter-only --format gguf` "
+                + "(`\(GGUFExport.adapterFileName)`, F32). Apply it to a GGUF of the same base model: "
+                + "`llama-cli -m BASE.gguf --lora \(GGUFExport.adapterFileName)`.")
+        case .merged:
             lines.append("A Llama model with a LoRA adapter merged into its weights by `llama-sft export`: every adapted "
                 + "projection is `W + s·(B·A)`, computed in fp32 and rounded once to the output dtype; all other "
                 + "tensors are the base's.")
-        } else {
+        case .adapter:
             lines.append("A PEFT LoRA adapter exported by `llama-sft export --adapter-only` (fp32 tensors, PEFT names). "
                 + "Load it with `PeftModel.from_pretrained(base, this_directory)`.")
         }

@@ -1,10 +1,14 @@
 import Foundation
+import GGUF
 import StrictJSON
 
 /// RoPE frequency rule (REFERENCE §1.2, §1.5).
 public enum RopeScaling: Sendable, Equatable {
     case none
     case llama3(factor: Double, lowFreqFactor: Double, highFreqFactor: Double, originalMaxPositions: Double)
+    /// One divisor per frequency (`f[i] = θ^(-2i/d) / factors[i]`), as llama.cpp stores Llama 3.1/3.2
+    /// scaling in GGUF files (`rope_freqs.weight`, computed by its converter from the llama3 rule).
+    case frequencyFactors([Float])
 }
 
 /// The parts of a Hugging Face `config.json` for `LlamaForCausalLM` that the math needs.
@@ -42,8 +46,9 @@ public struct LlamaConfig: Sendable, Equatable {
         self.maxPositionEmbeddings = maxPositionEmbeddings; self.dtype = dtype
     }
 
-    /// Reads `<directory>/config.json` (or a config file path).
+    /// Reads `<directory>/config.json` (or a config file path), or a GGUF file's metadata.
     public static func load(path: String) throws -> LlamaConfig {
+        if case .gguf(let file) = ModelSource(path: path) { return try LlamaConfig(gguf: GGUFFile(path: file)) }
         var isDir: ObjCBool = false
         let file = FileManager.default.fileExists(atPath: path, isDirectory: &isDir) && isDir.boolValue
             ? (path as NSString).appendingPathComponent("config.json") : path

@@ -17,7 +17,7 @@ public final class LlamaModel: @unchecked Sendable {
         self.adapters = adapters
     }
 
-    /// Loads config and weights from a Hugging Face model directory.
+    /// Loads config and weights from a Hugging Face model directory or a GGUF file (`ModelSource`).
     public static func load(directory: String, cacheFloat32: Bool = false) throws -> LlamaModel {
         let config = try LlamaConfig.load(path: directory)
         return LlamaModel(weights: try LlamaWeights.load(directory: directory, config: config, cacheFloat32: cacheFloat32))

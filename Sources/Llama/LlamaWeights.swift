@@ -1,4 +1,5 @@
 import Foundation
+import GGUF
 import SafeTensors
 import Tensors
 
@@ -69,15 +70,21 @@ public final class LlamaWeights: @unchecked Sendable {
     public let lmHead: FrozenWeight          // lm_head.weight, or the embedding itself when tied
     /// The files behind the mapped tensors (kept open while the weights live).
     public let source: SafeTensorsCollection?
+    /// The GGUF file behind the weights, when the model came from one.
+    public let gguf: GGUFFile?
 
     public init(config: LlamaConfig, embedding: FrozenWeight, layers: [LayerWeights], finalNorm: Tensor,
-                lmHead: FrozenWeight, source: SafeTensorsCollection? = nil) {
+                lmHead: FrozenWeight, source: SafeTensorsCollection? = nil, gguf: GGUFFile? = nil) {
         self.config = config; self.embedding = embedding; self.layers = layers
-        self.finalNorm = finalNorm; self.lmHead = lmHead; self.source = source
+        self.finalNorm = finalNorm; self.lmHead = lmHead; self.source = source; self.gguf = gguf
     }
 
-    /// Loads `model.safetensors` or the shards of `model.safetensors.index.json` from `directory`.
+    /// Loads `model.safetensors` or the shards of `model.safetensors.index.json` from `directory`
+    /// (or the tensors of a GGUF file, when `directory` is one: see `ModelSource`).
     public static func load(directory: String, config: LlamaConfig, cacheFloat32: Bool = false) throws -> LlamaWeights {
+        if case .gguf(let path) = ModelSource(path: directory) {
+            return try load(gguf: GGUFFile(path: path), config: config, cacheFloat32: cacheFloat32)
+        }
         let files = try SafeTensorsCollection(directory: directory)
         let c = config
         func matrix(_ name: String, _ shape: [Int]) throws -> FrozenWeight {

@@ -25,6 +25,11 @@ public struct LoRAConfig: Sendable, Equatable {
 public struct LoRAPair: Sendable {
     public let a: Variable
     public let b: Variable
+
+    public init(a: Variable, b: Variable) {
+        self.a = a
+        self.b = b
+    }
 }
 
 /// The trainable LoRA tensors of every targeted projection in every layer.

@@ -1,5 +1,6 @@
 import Autodiff
 import Foundation
+import GGUF
 import SafeTensors
 import Seeds
 import Tensors
@@ -10,7 +11,11 @@ import Tensors
 /// Init (deterministic in `seed`): Linear weights N(0, 1)/√in, the LM head half that, embeddings
 /// N(0, 0.5²), RMSNorm weights 1. The values only need to keep activations well scaled.
 extension LlamaWeights {
-    public enum StorageType: String, Sendable { case f32 = "F32", bf16 = "BF16" }
+    public enum StorageType: String, Sendable {
+        case f32 = "F32", bf16 = "BF16"
+        /// ggml Q4_K blocks (random codes with fixed scales), dequantized per use like a GGUF base.
+        case q4_K = "Q4_K"
+    }
 
     /// `normal` (Box–Muller; what `init-model` uses) or `uniform` with the same standard deviation
     /// (U(±√3·std); ~10x faster, for benchmarks of multi-billion-parameter shapes).
@@ -45,6 +50,8 @@ extension LlamaWeights {
                     done += n
                 }
                 return FrozenWeight(rows: rows, columns: cols, storage: .bfloat16(owner.pointer), owner: owner)
+            case .q4_K:
+                return randomQ4K(rows: rows, columns: cols, std: std, seed: s)
             }
         }
         let d = c.hiddenSize
@@ -94,6 +101,58 @@ extension LlamaWeights {
         if !config.tieWordEmbeddings { out.append(entry("lm_head.weight", lmHead, shape: lmHead.shape)) }
         return out
     }
+}
+
+extension LlamaWeights {
+    /// Random Q4_K blocks whose values have mean 0 and standard deviation ≈ `std`: every sub-block scale
+    /// and min is 32, the 4-bit codes are uniform in 0...15 (std 4.61), `d = std / (32 · 4.61)` and
+    /// `dmin = 7.5 · d` centre them. Rows that are not whole 256-element blocks get Q5_0 instead, as
+    /// llama.cpp's quantizer falls back (codes uniform in 0...31, std 9.23, value d·(q − 16)). Only for
+    /// benchmarks: the memory and decode cost of a real Q4_K_M base.
+    static func randomQ4K(rows: Int, columns: Int, std: Float, seed: UInt64) -> FrozenWeight {
+        let type: GGMLType = columns % GGMLType.q4_K.blockSize == 0 ? .q4_K : .q5_0
+        guard let rowBytes = type.rowBytes(columns: columns) else {
+            preconditionFailure("\(type.name) needs rows of whole \(type.blockSize)-element blocks; \(columns) columns")
+        }
+        let owner = ByteBuffer(count: rows * rowBytes)
+        let blocks = rows * rowBytes / type.bytesPerBlock
+        var index = 0
+        /// `count` random bytes at `offset` of block `p`, 16 bits at a time.
+        func randomBytes(_ p: UnsafeMutableRawPointer, offset: Int, count: Int) {
+            for w in 0..<(count / 2) {
+                let bits = UInt16(counterUniform(seed: seed, index: index) * 65536)
+                index += 1
+                p.storeBytes(of: bits, toByteOffset: offset + 2 * w, as: UInt16.self)
+            }
+        }
+        for b in 0..<blocks {
+            let p = UnsafeMutableRawPointer(owner.pointer + b * type.bytesPerBlock)
+            if type == .q4_K {
+                p.storeBytes(of: Float16(std / (32 * 4.61)).bitPattern.littleEndian, toByteOffset: 0, as: UInt16.self)
+                p.storeBytes(of: Float16(7.5 * std / (32 * 4.61)).bitPattern.littleEndian, toByteOffset: 2, as: UInt16.self)
+                // Scales and mins of sub-blocks 0–3 in the low 6 bits of bytes 0–7; the top 2 bits of those
+                // bytes plus bytes 8–11 carry sub-blocks 4–7 (32 = 0b10_0000 → top bits 0b10, low nibble 0).
+                for i in 0..<8 { p.storeBytes(of: UInt8(0xA0), toByteOffset: 4 + i, as: UInt8.self) }
+                for i in 8..<12 { p.storeBytes(of: UInt8(0), toByteOffset: 4 + i, as: UInt8.self) }
+                randomBytes(p, offset: 16, count: 128)
+            } else {
+                p.storeBytes(of: Float16(std / 9.23).bitPattern.littleEndian, toByteOffset: 0, as: UInt16.self)
+                randomBytes(p, offset: 2, count: 20)
+            }
+        }
+        let base = UnsafeRawPointer(owner.pointer)
+        let decode = EncodedRows { first, count, dst in
+            GGMLDequantizer.dequantize(type, from: base + first * rowBytes, to: dst, count: count * columns)
+        }
+        return FrozenWeight(rows: rows, columns: columns, storage: .encoded(decode), owner: owner)
+    }
+}
+
+/// Owns a byte buffer (quantized weights made in memory).
+final class ByteBuffer: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<UInt8>
+    init(count: Int) { pointer = .allocate(capacity: max(count, 1)) }
+    deinit { pointer.deallocate() }
 }
 
 /// Owns a buffer of 16-bit values (bf16 weights made in memory).

@@ -18,6 +18,8 @@ public struct RoPEFrequencies: Sendable {
             switch scaling {
             case .none:
                 f.append(inv)
+            case .frequencyFactors(let factors):
+                f.append(inv / factors[i])  // fp32 division, as ggml's rope kernel applies freq_factors
             case .llama3(let factor, let low, let high, let original):
                 // Wavelength bands: short waves unchanged, long waves ÷ factor, a linear blend between.
                 let invD = Double(inv)

@@ -18,7 +18,7 @@ public enum AtomicFile {
 
     /// Streams content into `path` atomically: `body` writes through the sink; on success the file is
     /// synced and renamed into place, on failure the temporary file is removed and `path` is untouched.
-    static func write(to path: String, _ body: (FileSink) throws -> Void) throws {
+    public static func write(to path: String, _ body: (FileSink) throws -> Void) throws {
         let url = URL(fileURLWithPath: path)
         let folder = url.deletingLastPathComponent().path
         let temp = (folder as NSString).appendingPathComponent(
@@ -48,13 +48,13 @@ public enum AtomicFile {
     }
 }
 
-/// The write end handed to streaming writers.
-struct FileSink {
+/// The write end handed to streaming writers (safetensors, GGUF).
+public struct FileSink {
     let fd: Int32
     let path: String
 
     /// Writes all of `bytes`, retrying short writes and `EINTR`.
-    func write(_ bytes: UnsafeRawBufferPointer) throws {
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
         guard var p = bytes.baseAddress else { return }
         var remaining = bytes.count
         while remaining > 0 {
@@ -68,7 +68,7 @@ struct FileSink {
         }
     }
 
-    func write(_ bytes: [UInt8]) throws {
+    public func write(_ bytes: [UInt8]) throws {
         try bytes.withUnsafeBytes { try write($0) }
     }
 }

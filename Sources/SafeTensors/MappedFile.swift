@@ -8,12 +8,12 @@ import Darwin
 ///
 /// Mapping costs no memory up front: pages are read from the page cache only when touched, so tensors
 /// that are never used are never read (SWIFT-NOTES §5: RSS unchanged after mapping a 512 MiB file).
-final class MappedFile: @unchecked Sendable {
-    let path: String
-    let bytes: UnsafeRawBufferPointer
+public final class MappedFile: @unchecked Sendable {
+    public let path: String
+    public let bytes: UnsafeRawBufferPointer
     private let mapping: UnsafeMutableRawPointer?
 
-    init(path: String) throws {
+    public init(path: String) throws {
         self.path = path
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw SafeTensorsError.cannotOpen(path: path, reason: errnoText()) }

@@ -13,6 +13,8 @@ public final class FrozenWeight: @unchecked Sendable {
         /// Several weights with the same column count, stacked by rows (q/k/v, gate/up), each kept in
         /// its own storage; widened into one fp32 matrix when used.
         case stacked([FrozenWeight])
+        /// Rows in a format only a higher layer can decode (GGUF quantized blocks), decoded per use.
+        case encoded(EncodedRows)
     }
 
     public let rows: Int
@@ -71,6 +73,7 @@ public final class FrozenWeight: @unchecked Sendable {
                 part.writeFloat32(to: dst + offset)
                 offset += part.count
             }
+        case .encoded(let rows): rows.decodeAll(rowCount: self.rows, columns: columns, into: dst)
         }
     }
 
@@ -87,6 +90,7 @@ public final class FrozenWeight: @unchecked Sendable {
                 if row < part.rows { return part.copyRow(row, to: dst) }
                 row -= part.rows
             }
+        case .encoded(let rows): rows.decode(r, 1, dst)
         }
     }
 
@@ -123,5 +127,25 @@ public final class FrozenWeight: @unchecked Sendable {
             offset += part.count
         }
         return (FrozenWeight(whole), views)
+    }
+}
+
+/// Matrix rows kept in an encoding that `Tensors` does not know (e.g. GGUF quant blocks, decoded by the
+/// `GGUF` target), turned into fp32 rows on demand. The closure must be safe to call from several
+/// threads at once on disjoint rows.
+public struct EncodedRows: @unchecked Sendable {
+    /// Decodes rows `first ..< first + count` into `dst` (`count · columns` floats, row-major).
+    public let decode: (_ first: Int, _ count: Int, _ dst: UnsafeMutablePointer<Float>) -> Void
+
+    public init(decode: @escaping (_ first: Int, _ count: Int, _ dst: UnsafeMutablePointer<Float>) -> Void) {
+        self.decode = decode
+    }
+
+    /// All rows, split across the workers: decoding is per-row work that would otherwise leave a core idle.
+    func decodeAll(rowCount: Int, columns: Int, into dst: UnsafeMutablePointer<Float>) {
+        let out = SendablePointer(dst)
+        parallelChunks(rowCount, minimumPerChunk: max(1, 32768 / max(1, columns))) { range in
+            decode(range.lowerBound, range.count, out.pointer + range.lowerBound * columns)
+        }
     }
 }

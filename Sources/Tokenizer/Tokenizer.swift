@@ -16,6 +16,8 @@ public final class Tokenizer: @unchecked Sendable {
     public enum Format: String, Sendable {
         case tiktoken
         case tokenizerJSON
+        /// Plain arrays (`Tokenizer.byteLevelBPE`), e.g. from a GGUF file's metadata.
+        case vocabularyArrays
     }
 
     /// Number of ids: base vocabulary plus special / added tokens (128256 for Llama 3).

@@ -35,7 +35,21 @@ enum TokenizerJSONLoader {
             throw TokenizerError.malformedJSON(path: path, key: "model.merges", reason: "missing or not a list")
         }
         let added = try addedTokens(object["added_tokens"], path: path)
+        return try build(vocab: vocab, merges: merges, added: added, ignoresMerges: ignoresMerges, steps: steps,
+                         format: .tokenizerJSON, path: path, keys: .tokenizerJSON)
+    }
 
+    /// Where vocabulary and merges live in the source file, for error messages.
+    struct SourceKeys {
+        var vocab: String
+        var merges: String
+        static let tokenizerJSON = SourceKeys(vocab: "model.vocab", merges: "model.merges")
+    }
+
+    /// The tokenizer from a byte-level vocabulary (token string → id), merges ("a b" or ["a", "b"]) and
+    /// added tokens: shared by tokenizer.json and the plain-array initializer (GGUF metadata).
+    static func build(vocab: [String: Any], merges: [Any], added: [Tokenizer.AddedToken], ignoresMerges: Bool,
+                      steps: [PreTokenizerStep], format: Tokenizer.Format, path: String, keys: SourceKeys) throws -> Tokenizer {
         // Vocabulary: byte-level strings → bytes. A key with a scalar outside the byte-level alphabet can never
         // come out of BPE on bytes; it is kept for decoding (as its UTF-8, like HF's ByteLevel decoder) only.
         var ids: [(id: Int, key: String)] = []
@@ -43,7 +57,7 @@ enum TokenizerJSONLoader {
         var largestID = -1
         for (key, value) in vocab {
             guard let id = integer(value), id >= 0, id < 50_000_000 else {
-                throw TokenizerError.malformedJSON(path: path, key: "model.vocab[\(quoted(key))]", reason:
+                throw TokenizerError.malformedJSON(path: path, key: "\(keys.vocab)[\(quoted(key))]", reason:
                     "the id is not an integer in 0..<50000000")
             }
             ids.append((id, key))
@@ -51,22 +65,22 @@ enum TokenizerJSONLoader {
         }
         for token in added { largestID = max(largestID, token.id) }
         var tokens = [[UInt8]?](repeating: nil, count: largestID + 1)
-        var keys = [String?](repeating: nil, count: largestID + 1)
+        var tokenKeys = [String?](repeating: nil, count: largestID + 1)
         var indexed = [Bool](repeating: false, count: largestID + 1)
         ByteLevelAlphabet.byteForScalar.withUnsafeBufferPointer { inverse in
-            for (id, key) in ids where keys[id] == nil {
+            for (id, key) in ids where tokenKeys[id] == nil {
                 var text = key
                 var bytes: [UInt8] = []
                 let reachable = text.withUTF8 { ByteLevelAlphabet.appendBytes(ofUTF8: $0, to: &bytes, inverse: inverse) }
                 tokens[id] = reachable ? bytes : Array(key.utf8)
                 indexed[id] = reachable
-                keys[id] = key
+                tokenKeys[id] = key
             }
         }
-        if ids.count != ids.reduce(0, { $0 + (keys[$1.id] == $1.key ? 1 : 0) }) {
-            let clash = ids.first { keys[$0.id] != $0.key }!
-            throw TokenizerError.inconsistentVocabulary(path: path, key: "model.vocab[\(quoted(clash.key))]", reason:
-                "id \(clash.id) is also used by \(quoted(keys[clash.id]!))")
+        if ids.count != ids.reduce(0, { $0 + (tokenKeys[$1.id] == $1.key ? 1 : 0) }) {
+            let clash = ids.first { tokenKeys[$0.id] != $0.key }!
+            throw TokenizerError.inconsistentVocabulary(path: path, key: "\(keys.vocab)[\(quoted(clash.key))]", reason:
+                "id \(clash.id) is also used by \(quoted(tokenKeys[clash.id]!))")
         }
         // An added token decodes to its content (HF decodes added tokens first). If its id is also a vocabulary
         // entry with different bytes, that entry stays reachable only through merges.
@@ -79,13 +93,13 @@ enum TokenizerJSONLoader {
         for id in 0..<tokens.count where indexed[id] {
             let found = store.lookup(tokens[id]!)
             if found != id {
-                throw TokenizerError.inconsistentVocabulary(path: path, key: "model.vocab[\(quoted(keys[id] ?? "?"))]", reason:
+                throw TokenizerError.inconsistentVocabulary(path: path, key: "\(keys.vocab)[\(quoted(tokenKeys[id] ?? "?"))]", reason:
                     "the token repeats the bytes of id \(found)")
             }
         }
-        let rules = try mergeRules(merges, vocab: vocab, store: store, path: path)
+        let rules = try mergeRules(merges, vocab: vocab, store: store, path: path, keys: keys)
         return Tokenizer(store: store, pairs: PairTable(rules: rules), added: added, ignoresMerges: ignoresMerges,
-                         preTokenizer: steps, format: .tokenizerJSON, sourcePath: path)
+                         preTokenizer: steps, format: format, sourcePath: path)
     }
 
     // MARK: model
@@ -113,13 +127,14 @@ enum TokenizerJSONLoader {
     }
 
     /// Merge `k` becomes the rule (left, right) → merged with priority `k`.
-    private static func mergeRules(_ merges: [Any], vocab: [String: Any], store: TokenStore, path: String) throws -> [PairTable.Rule] {
+    private static func mergeRules(_ merges: [Any], vocab: [String: Any], store: TokenStore, path: String,
+                                   keys: SourceKeys) throws -> [PairTable.Rule] {
         var rules: [PairTable.Rule] = []
         rules.reserveCapacity(merges.count)
         var bytes: [UInt8] = []   // left bytes followed by right bytes
         try ByteLevelAlphabet.byteForScalar.withUnsafeBufferPointer { inverse in
             for (index, entry) in merges.enumerated() {
-                let key = { "model.merges[\(index)]" }   // built only for errors
+                let key = { "\(keys.merges)[\(index)]" }   // built only for errors
                 var left: String
                 var right: String
                 var cut = 0
@@ -162,7 +177,7 @@ enum TokenizerJSONLoader {
                     // A token outside the byte-level alphabet never occurs in BPE over bytes, so the rule can
                     // never apply; HF only requires that both tokens exist.
                     for part in [left, right] where vocab[part] == nil {
-                        throw TokenizerError.inconsistentVocabulary(path: path, key: key(), reason: "\(quoted(part)) is not in model.vocab")
+                        throw TokenizerError.inconsistentVocabulary(path: path, key: key(), reason: "\(quoted(part)) is not in \(keys.vocab)")
                     }
                     continue
                 }
@@ -178,11 +193,11 @@ enum TokenizerJSONLoader {
                 }
                 if leftID < 0 || rightID < 0 {
                     let missing = leftID < 0 ? left : right
-                    throw TokenizerError.inconsistentVocabulary(path: path, key: key(), reason: "\(quoted(missing)) is not in model.vocab")
+                    throw TokenizerError.inconsistentVocabulary(path: path, key: key(), reason: "\(quoted(missing)) is not in \(keys.vocab)")
                 }
                 guard mergedID >= 0 else {
                     throw TokenizerError.inconsistentVocabulary(path: path, key: key(), reason:
-                        "the merged token \(quoted(left + right)) is not in model.vocab")
+                        "the merged token \(quoted(left + right)) is not in \(keys.vocab)")
                 }
                 rules.append(.init(left: UInt32(leftID), right: UInt32(rightID), priority: UInt32(index), merged: UInt32(mergedID)))
             }

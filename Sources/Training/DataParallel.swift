@@ -65,8 +65,9 @@ extension Trainer {
 
     func stepCommunication(since before: CommunicationStatistics, first: Bool) {
         let after = world.statistics
-        if first { lastStepCommunication = (0, 0) }
+        if first { lastStepCommunication = (0, 0, 0) }
         lastStepCommunication.seconds += after.seconds - before.seconds
+        lastStepCommunication.waiting += after.waitingSeconds - before.waitingSeconds
         lastStepCommunication.bytes += after.bytesReduced - before.bytesReduced
     }
 
@@ -142,8 +143,8 @@ extension Trainer {
     /// For the end of a distributed run: what the exchanges cost.
     var communicationSummary: String {
         let c = world.statistics, steps = Double(max(1, exchangedSteps))
-        return String(format: "communication: %.1f s in collectives (waiting for slower ranks included), %.2f MB exchanged per step (%.2f MB sent by this rank per step)",
-                      c.seconds, Double(c.bytesReduced) / 1e6 / steps, Double(c.bytesSent) / 1e6 / steps)
+        return String(format: "communication: %.1f s in collectives, of which %.1f s waiting for slower ranks; %.2f MB exchanged per step (%.2f MB sent by this rank per step)",
+                      c.seconds, c.waitingSeconds, Double(c.bytesReduced) / 1e6 / steps, Double(c.bytesSent) / 1e6 / steps)
     }
 
     /// How a step's micro-batches are dealt, for the header.

@@ -123,6 +123,10 @@ public struct Recipe: Sendable, Equatable {
         if data.eval != nil && data.evalFraction > 0 { throw d.error("eval_fraction", "set either \"data.eval\" or \"data.eval_fraction\", not both") }
         data.format = try d.choice("format", default: .auto, DatasetFormat.self, allowed: DatasetFormat.allCases)
         data.template = try d.choice("template", default: .llama3, ChatTemplate.self, allowed: ChatTemplate.allCases)
+        if d.isNull("template"), case .gguf(let path) = ModelSource(path: resolve(model)), data.format != .tokenized {
+            // A GGUF model names its own chat format; the recipe can always override it.
+            data.template = try ModelTokenizer.chatTemplate(gguf: path) ?? data.template
+        }
         data.templateDate = try d.string("template_date", default: ChatTemplate.defaultDate)
         data.systemPrompt = try d.optionalString("system_prompt")
         data.trainOn = try d.choice("train_on", default: .assistant, TrainOn.self, allowed: TrainOn.allCases)

@@ -26,15 +26,21 @@ struct RunFingerprints {
         return hasher.hex
     }
 
-    /// FNV-1a over config.json, every tensor's name, dtype and shape, and the first 256 bytes of each
-    /// tensor's data: cheap (a page per tensor), and it tells a base checkpoint from an instruct one
-    /// of the same architecture.
+    /// FNV-1a over config.json (a GGUF file: its header), every tensor's name, dtype and shape, and the
+    /// first 256 bytes of each tensor's data: cheap (a page per tensor), and it tells a base checkpoint
+    /// from an instruct one of the same architecture.
     static func fingerprint(model: LlamaWeights, configPath: String) throws -> String {
         var hasher = FNV1a64()
         func mix<S: Sequence>(_ bytes: S) where S.Element == UInt8 { hasher.add(bytes: bytes) }
         var isDir: ObjCBool = false
         let config = FileManager.default.fileExists(atPath: configPath, isDirectory: &isDir) && isDir.boolValue
             ? (configPath as NSString).appendingPathComponent("config.json") : configPath
+        if let gguf = model.gguf {
+            // A GGUF file holds its config in its header (metadata and tensor entries); never read the whole file.
+            mix(gguf.headerBytes)
+            for t in gguf.tensors { mix(UnsafeRawBufferPointer(rebasing: gguf.bytes(of: t).prefix(256))) }
+            return hasher.hex
+        }
         mix(FileManager.default.contents(atPath: config) ?? Data())
         if let files = model.source {
             for name in files.names.sorted() {

@@ -26,6 +26,11 @@ public enum StepBenchmark {
                                  headDim: 128, rmsNormEps: 1e-5, ropeTheta: 500000, tieWordEmbeddings: false),
     ]
 
+    static let quantizedSuffix = "-q4k"
+
+    /// Every shape `run` accepts: each named shape, and each with a Q4_K base (`<shape>-q4k`).
+    public static var shapeNames: [String] { shapes.keys.sorted().flatMap { [$0, $0 + quantizedSuffix] } }
+
     public struct Options: Sendable {
         public var shape = "smollm2-135m"
         public var seq = 512
@@ -74,16 +79,20 @@ public enum StepBenchmark {
     }
 
     public static func run(_ o: Options, log: (String) -> Void) throws -> Result {
-        guard let config = shapes[o.shape] else {
-            throw TrainingError("unknown shape \"\(o.shape)\"; known: \(shapes.keys.sorted().joined(separator: ", "))")
+        // "<shape>-q4k": the same model with a Q4_K base (GGUF's Q4_K_M, dequantized per use).
+        let quantized = o.shape.hasSuffix(quantizedSuffix)
+        let baseShape = quantized ? String(o.shape.dropLast(quantizedSuffix.count)) : o.shape
+        guard let config = shapes[baseShape] else {
+            throw TrainingError("unknown shape \"\(o.shape)\"; known: \(shapeNames.joined(separator: ", "))")
         }
         Threads.configure(o.threads)
         let bf16 = o.bf16 ?? (o.shape == "llama3-8b")
-        log("shape \(o.shape): \(config.parameterCount.digitsGrouped) parameters, \(bf16 ? "bf16" : "fp32") base, seq \(o.seq) × batch \(o.batch), trained fraction \(o.trainedFraction), r=\(o.rank), threads \(Threads.count)\(o.gradientCheckpointing ? ", gradient checkpointing" : "")")
-        try StepMemory(config: config, weightsInFloat32: !bf16, rank: o.rank, targets: Projection.allCases, tokens: o.seq * o.batch,
+        let storage: LlamaWeights.StorageType = quantized ? .q4_K : bf16 ? .bf16 : .f32
+        log("shape \(o.shape): \(config.parameterCount.digitsGrouped) parameters, \(storage.rawValue) base, seq \(o.seq) × batch \(o.batch), trained fraction \(o.trainedFraction), r=\(o.rank), threads \(Threads.count)\(o.gradientCheckpointing ? ", gradient checkpointing" : "")")
+        try StepMemory(config: config, weightsInFloat32: storage == .f32, rank: o.rank, targets: Projection.allCases, tokens: o.seq * o.batch,
                        checkpointing: o.gradientCheckpointing)
             .check(available: ProcessMemory.availableBytes, what: "bench \(o.shape) at --seq \(o.seq) --batch \(o.batch)")
-        let weights = LlamaWeights.random(config: config, seed: 1, storage: bf16 ? .bf16 : .f32, distribution: .uniform)
+        let weights = LlamaWeights.random(config: config, seed: 1, storage: storage, distribution: .uniform)
         let model = LlamaModel(weights: weights)
         let lora = LoRAConfig(rank: o.rank, alpha: o.alpha)
         let adapters = LoRAAdapters.initialize(lora, model: config, seed: 2)

@@ -19,7 +19,7 @@ struct NoTokenizer: ChatTokenizer {
 func loadTokenizer(_ recipe: Recipe, vocabularySize: Int) throws -> any ChatTokenizer {
     let path = recipe.tokenizer ?? recipe.model
     do {
-        return try Tokenizer.load(path: path)
+        return try ModelTokenizer.load(path: path)
     } catch {
         if recipe.data.format == .tokenized { return NoTokenizer(vocabularySize: vocabularySize) }
         throw error

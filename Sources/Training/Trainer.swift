@@ -71,7 +71,7 @@ public final class Trainer {
     /// The stop signal all ranks agreed on at the last step (distributed runs only).
     var agreedStop: Int32 = 0
     /// Seconds and bytes of the last step's exchanges (distributed runs only).
-    var lastStepCommunication: (seconds: Double, bytes: Int) = (0, 0)
+    var lastStepCommunication: (seconds: Double, waiting: Double, bytes: Int) = (0, 0, 0)
     /// Steps whose gradients this process exchanged (distributed runs only).
     var exchangedSteps = 0
     /// Every LoRA gradient end to end, for the exchanges of a step (distributed runs only).

@@ -76,6 +76,7 @@ extension Trainer {
             ]
             if world.size > 1 {
                 record["comm_s"] = (lastStepCommunication.seconds * 1e4).rounded() / 1e4
+                record["comm_wait_s"] = (lastStepCommunication.waiting * 1e4).rounded() / 1e4
                 record["reduced_bytes"] = lastStepCommunication.bytes
             }
             if recipe.eval.everySteps > 0 && state.step % recipe.eval.everySteps == 0 && state.step < total, let e = try evaluateAndRecord() {

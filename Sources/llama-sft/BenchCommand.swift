@@ -9,7 +9,8 @@ enum BenchCommand {
            llama-sft bench SHAPE [--seq 512] [--batch 1] [--trained-fraction 0.5] [--steps 4] [--warmup 1]
                                  [--rank 8] [--threads N] [--gc] [--bf16 | --fp32] [--json]
                                  [--precision fp32|bf16|auto] [--profile]
-    SHAPE: \(StepBenchmark.shapes.keys.sorted().joined(separator: ", ")) (random weights; llama3-8b uses a bf16 base)
+    SHAPE: \(StepBenchmark.shapeNames.joined(separator: ", "))
+      (random weights; llama3-8b uses a bf16 base; -q4k: a Q4_K base, as a GGUF Q4_K_M file, dequantized per use)
 
     Times full LoRA training steps (forward, backward, clipping, AdamW; r=8, alpha 16, all 7 projections)
     and prints tokens/s, peak RSS, achieved GFLOP/s and its share of this machine's measured sgemm peak.
@@ -30,7 +31,7 @@ enum BenchCommand {
             KernelBench.run(threads: threads, repeats: try a.int("repeats", default: 5, in: 1...1000))
             return 0
         }
-        guard StepBenchmark.shapes[what] != nil else { throw UsageError("unknown benchmark '\(what)'\n\(usage)") }
+        guard StepBenchmark.shapeNames.contains(what) else { throw UsageError("unknown benchmark '\(what)'\n\(usage)") }
         var o = StepBenchmark.Options()
         o.shape = what
         // Bounds keep seq × batch × hidden far from overflow; StepBenchmark then checks memory.

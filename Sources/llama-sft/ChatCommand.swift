@@ -3,11 +3,12 @@ import Foundation
 import Llama
 import Tensors
 import Tokenizer
+import Training
 
 /// `llama-sft chat`: try a model (and adapter) in its chat template, one prompt or interactively.
 enum ChatCommand {
     static let usage = """
-    usage: llama-sft chat --model DIR [--adapter DIR] [--template llama3|llama3.1|chatml] [--system TEXT]
+    usage: llama-sft chat --model DIR|FILE.gguf [--adapter DIR] [--template llama3|llama3.1|chatml] [--system TEXT]
                           [--prompt TEXT] [--max-new-tokens 256] [--temperature 0.6] [--top-p 0.9] [--seed 0]
                           [--threads N]
 
@@ -22,7 +23,10 @@ enum ChatCommand {
                                              "top-p", "seed", "threads", "template-date"], switches: [])
         guard a.positionals.isEmpty else { throw UsageError("unexpected argument '\(a.positionals[0])'\n\(usage)") }
         let modelDir = try a.required("model")
-        guard let template = ChatTemplate(rawValue: a.value("template") ?? "llama3") else {
+        // Without --template: a GGUF model's own chat format, else llama3.
+        var chosen = a.value("template")
+        if chosen == nil, case .gguf(let path) = ModelSource(path: modelDir) { chosen = try ModelTokenizer.chatTemplate(gguf: path)?.rawValue }
+        guard let template = ChatTemplate(rawValue: chosen ?? "llama3") else {
             throw UsageError("--template must be one of \(ChatTemplate.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         Threads.configure(a.value("threads").flatMap(Int.init))
@@ -35,7 +39,7 @@ enum ChatCommand {
 
         let model = try LlamaModel.load(directory: modelDir)
         if let adapter = a.value("adapter") { model.adapters = try PEFTAdapter.load(directory: adapter, model: model.config).0 }
-        let tokenizer = try Tokenizer.load(path: modelDir)
+        let tokenizer = try ModelTokenizer.load(path: modelDir)
         let renderer = try ChatRenderer(template: template, tokenizer: tokenizer, date: a.value("template-date") ?? ChatTemplate.defaultDate)
         var stop = Set(model.config.eosTokenIDs)
         for name in ["<|eot_id|>", "<|eom_id|>", "<|end_of_text|>", "<|im_end|>"] {

@@ -9,7 +9,7 @@ import Tensors
 /// labeled tokens, HF convention) when labels are given.
 enum LogitsCommand {
     static let usage = """
-    usage: llama-sft logits --model DIR [--adapter DIR] --input FILE.json --out FILE.safetensors [--force] [--threads N]
+    usage: llama-sft logits --model DIR|FILE.gguf [--adapter DIR] --input FILE.json --out FILE.safetensors [--force] [--threads N]
 
     FILE.json: {"sequences": [[ids…], …], "labels": [[…], …]}
       labels are optional, unshifted, -100 = ignored (as in transformers): logits[t] is scored against labels[t+1].

@@ -1,5 +1,6 @@
 import Foundation
 import Tokenizer
+import Training
 
 /// `llama-sft tokenize --tokenizer PATH [--input FILE.jsonl]`: text → token ids, for inspection and for
 /// checking parity with other tokenizers (the ids match tiktoken's `encode_ordinary` with Meta's
@@ -30,7 +31,7 @@ enum TokenizeCommand {
         let arguments = try Arguments(args, valued: ["tokenizer", "input"], switches: [])
         if let extra = arguments.positionals.first { throw UsageError("unexpected argument '\(extra)'\n\n\(usage)") }
         let tokenizerPath = try arguments.required("tokenizer")
-        let tokenizer = try Tokenizer.load(path: tokenizerPath)
+        let tokenizer = try ModelTokenizer.load(path: tokenizerPath)
         let output = BufferedOutput()
         defer { output.flush() }   // lines encoded before an error are still written
         if let input = arguments.value("input") {

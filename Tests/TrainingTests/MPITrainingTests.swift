@@ -245,6 +245,24 @@ final class MPITrainingTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(loaded.state.step, 2)
     }
 
+    /// SIGTERM to one rank (not rank 0): all ranks stop after the same step, rank 0 writes that step's
+    /// checkpoint and says how to resume, and the job exits 143.
+    func testSIGTERMToOneRankStopsAllAfterTheStep() throws {
+        _ = try mpirun()
+        let dir = scratchDirectory(self, "mpi-term")
+        let path = try recipe(dir, "run", gradAccum: 2, packing: false, steps: 400)
+        let p = try startJob([path], ranks: 2, log: dir + "/run.log")
+        XCTAssertTrue(waitForSteps(p, dir + "/run", 3))
+        let victim = try XCTUnwrap(children(of: p.processIdentifier).first { rank(of: $0) == 1 }, "rank 1 not found")
+        kill(victim, SIGTERM)
+        p.waitUntilExit()
+        let text = (try? String(contentsOfFile: dir + "/run.log", encoding: .utf8)) ?? ""
+        XCTAssertEqual(p.terminationStatus, 143, text)
+        let stoppedAt = stepLines(dir + "/run")
+        XCTAssertTrue(text.contains("stopped by SIGTERM after step \(stoppedAt) of 400"), text)
+        XCTAssertEqual(Checkpoints.latest(dir + "/run"), Checkpoints.directory(dir + "/run") + "/" + Checkpoints.name(step: stoppedAt), text)
+    }
+
     /// Ranks with another learning rate and other data are refused at start-up, naming the rank and
     /// the keys; nothing is trained.
     func testRanksThatDisagreeAreRefused() throws {
