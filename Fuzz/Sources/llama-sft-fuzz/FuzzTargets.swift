@@ -72,3 +72,8 @@ func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     }
     return 0
 }
+
+/// The entry libFuzzer's own `main` calls (it is linked in when the executable's main is not named
+/// `main`, as SwiftPM renames it); our `main` drives the same callback when it is the one that runs.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func llvmFuzzerTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt { fuzzOne(data, size) }
