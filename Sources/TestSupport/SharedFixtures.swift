@@ -1,10 +1,11 @@
 import Foundation
 
-/// Locates `../shared` (golden outputs and test assets) for the test suites.
+/// Locates the reference-fixture folder (its `golden/` outputs and `assets/`) for the test suites;
+/// docs/architecture.md ("Modules") says what it holds and why it lives outside the repository.
 ///
 /// Order: the `LLAMA_SFT_SHARED` environment variable; then the first ancestor of the calling source
-/// file that has a `shared/golden` folder (the project's `../shared` when run from the repo); then
-/// `/work/shared`, where this workplace and its CI keep the same files.
+/// file that has a `shared/golden` folder (a `shared/` kept beside the checkout); then `/work/shared`,
+/// where the project's CI machines keep the same files.
 public enum SharedFixtures {
     public static func root(file: String = #filePath) -> URL? {
         let fm = FileManager.default
@@ -21,7 +22,7 @@ public enum SharedFixtures {
         return fm.fileExists(atPath: fallback.appendingPathComponent("golden").path) ? fallback : nil
     }
 
-    /// `shared/<relative>`; throws a clear error when the shared folder cannot be found.
+    /// `<fixture folder>/<relative>`; throws a clear error when the folder cannot be found.
     public static func path(_ relative: String, file: String = #filePath) throws -> URL {
         guard let root = root(file: file) else { throw MissingShared(relative: relative) }
         return root.appendingPathComponent(relative)
@@ -30,7 +31,7 @@ public enum SharedFixtures {
     public struct MissingShared: Error, CustomStringConvertible {
         public let relative: String
         public var description: String {
-            "cannot find ../shared/\(relative): set LLAMA_SFT_SHARED to the folder holding golden/ and assets/"
+            "cannot find shared/\(relative) beside the checkout: set LLAMA_SFT_SHARED to the folder holding golden/ and assets/ (docs/architecture.md)"
         }
     }
 }
