@@ -25,8 +25,6 @@ public enum ExportError: LocalizedError, Sendable {
     case writeFailed(path: String, reason: String)
     /// The built-in post-export check found the output wrong.
     case checkFailed(output: String, reason: String)
-    /// A combination of base and output this version cannot export.
-    case unsupportedCombination(base: String, reason: String)
 
     public var errorDescription: String? {
         switch self {
@@ -58,8 +56,6 @@ public enum ExportError: LocalizedError, Sendable {
             return "\(path): \(reason)."
         case let .writeFailed(path, reason):
             return "\(path): write failed: \(reason)."
-        case let .unsupportedCombination(base, reason):
-            return "\(base): \(reason)."
         case let .checkFailed(output, reason):
             return "post-export check failed for \(output): \(reason). Nothing was installed at the output path; "
                 + "please report this with the figures above."

@@ -1,4 +1,5 @@
 import Foundation
+import GGUF
 import Llama
 import SafeTensors
 import Tensors
@@ -59,10 +60,6 @@ public enum Exporter {
     public static func export(_ options: ExportOptions, log: (String) -> Void = { _ in }) throws -> ExportReport {
         let source = try ExportSource.resolve(options.source, log: log)
         let baseDirectory = try source.baseModelDirectory(explicit: options.baseModel, log: log)
-        if ModelSource(path: baseDirectory).isGGUF && options.format == .safetensors && !options.adapterOnly {
-            throw ExportError.unsupportedCombination(base: baseDirectory, reason: "a merged safetensors model cannot be exported from a "
-                + "GGUF base yet; export --format gguf (merged GGUF), or --adapter-only (PEFT adapter)")
-        }
         let config = try LlamaConfig.load(path: baseDirectory)
         let (adapters, metadata) = try PEFTAdapter.load(directory: source.adapterDirectory, model: config)
         for (name, variable) in adapters.namedParameters where variable.value.buffer.contains(where: { !$0.isFinite }) {
@@ -90,10 +87,10 @@ public enum Exporter {
                                            format: format, title: title, into: output.temporaryPath, check: options.check,
                                            report: &report, log: log)
             } else if options.adapterOnly {
-                try writeAdapter(adapters, baseName: metadata.baseModelNameOrPath ?? baseDirectory, config: config,
+                try writeAdapter(adapters, baseName: peftBaseName(baseDirectory, recorded: metadata.baseModelNameOrPath, log: log), config: config,
                                  into: output.temporaryPath, check: options.check, report: &report, log: log)
             } else {
-                try writeMerged(options, config: config, adapters: adapters, baseDirectory: baseDirectory,
+                try writeMerged(options, source: source, config: config, adapters: adapters, baseDirectory: baseDirectory,
                                 into: output.temporaryPath, report: &report, log: log)
             }
             try ModelDirectoryFiles.write(ModelCard.text(card(report, baseName: metadata.baseModelNameOrPath)),
@@ -110,10 +107,24 @@ public enum Exporter {
 
     // MARK: merged
 
-    private static func writeMerged(_ options: ExportOptions, config: LlamaConfig, adapters: LoRAAdapters, baseDirectory: String,
-                                    into directory: String, report: inout ExportReport, log: (String) -> Void) throws {
-        let files = try SafeTensorsCollection(directory: baseDirectory)
-        let plan = try MergedTensorPlan(config: config, files: files, adapters: adapters, dtype: options.dtype)
+    private static func writeMerged(_ options: ExportOptions, source: ExportSource, config: LlamaConfig, adapters: LoRAAdapters,
+                                    baseDirectory: String, into directory: String, report: inout ExportReport,
+                                    log: (String) -> Void) throws {
+        // A GGUF base is dequantized row block by row block (q/k rows back in Hugging Face order); a
+        // safetensors base is read with pread and copied byte for byte where nothing changes.
+        let plan: MergedTensorPlan, rows: LoRAMerge.BaseRows
+        var ggufBase: (file: GGUFFile, vocabulary: GGUFVocabulary)?
+        if case .gguf(let path) = ModelSource(path: baseDirectory) {
+            let file = try GGUFFile(path: path)
+            plan = try MergedTensorPlan(config: config, gguf: file, adapters: adapters, dtype: options.dtype)
+            let base = try GGUFMergeBase.open(path, config: config, plan: GGUFModelPlan.tensors(config, adapters: adapters, type: .f32))
+            rows = .dequantized(base.readRows, headDim: config.headDim)
+            ggufBase = (file, base.vocabulary)
+        } else {
+            let files = try SafeTensorsCollection(directory: baseDirectory)
+            plan = try MergedTensorPlan(config: config, files: files, adapters: adapters, dtype: options.dtype)
+            rows = .safetensors(RawTensorReader(files: files))
+        }
         for (name, reason) in plan.dropped { log("not written: \(name) (\(reason))") }
         for name in plan.extras { log("copied although not part of the Llama layout: \(name)") }
         report.droppedTensors = plan.dropped.map(\.name)
@@ -125,14 +136,13 @@ public enum Exporter {
 
         // Progress (large models only): one line per ~10% of the tensors, as each is produced.
         let stats = MergeStatistics()
-        let reader = RawTensorReader(files: files)
         report.residentBytesBeforeWrite = ProcessMemory.residentBytes
         log(String(format: "writing %d tensors (%.2f GB) to %@", plan.tensors.count, Double(report.weightBytes) / 1e9, directory))
         let written: [String] = try withoutActuallyEscaping(log) { log in
             var done = 0
             let step = report.weightBytes > 250_000_000 ? max(1, plan.tensors.count / 10) : Int.max
             let tensors = plan.tensors.map { planned in
-                let produce = LoRAMerge.tensorToWrite(planned, reader: reader, adapters: adapters, stats: stats)
+                let produce = LoRAMerge.tensorToWrite(planned, base: rows, adapters: adapters, stats: stats)
                 return TensorToWrite(name: produce.name, dtype: produce.dtype, shape: produce.shape) { out in
                     // The previous tensor's buffer has been freed by now; make sure it leaves the resident set.
                     ProcessMemory.releaseFreedMemory()
@@ -151,22 +161,15 @@ public enum Exporter {
         log(String(format: "merged %d projections; %d of %d non-zero weight updates lost to rounding (%.4f%%)",
                    stats.mergedTensors, stats.lostEntries, stats.changedEntries, report.lostFraction * 100))
 
-        // config.json: the base's bytes with the dtype key set to the embedding's output dtype.
-        let configPath = join(baseDirectory, "config.json")
-        guard let baseConfig = try ModelDirectoryFiles.readText(configPath) else {
-            throw ExportError.badJSON(path: configPath, reason: "cannot read the base config")
-        }
         let dtypeName = FloatCoding.configName(plan.tensors[0].target) ?? "float32"
-        try ModelDirectoryFiles.write(try ModelDirectoryFiles.config(baseText: baseConfig, dtypeName: dtypeName, path: configPath),
-                                      to: join(directory, "config.json"))
-        let generationPath = join(baseDirectory, "generation_config.json")
-        let llama3 = ModelDirectoryFiles.isLlama3Tokenizer(config: config, baseDirectory: baseDirectory)
-        try ModelDirectoryFiles.write(
-            try ModelDirectoryFiles.generationConfig(baseText: try ModelDirectoryFiles.readText(generationPath), config: config,
-                                                     llama3Tokenizer: llama3, path: generationPath),
-            to: join(directory, "generation_config.json"))
-        let copied = try ModelDirectoryFiles.copyTokenizerFiles(from: baseDirectory, to: directory)
-        if copied.isEmpty { log("note: the base has no tokenizer files; copy them into the output before using it") }
+        if let (file, vocabulary) = ggufBase {
+            let stated = source.recipeCandidates.contains { FileManager.default.fileExists(atPath: $0) } || options.chatTemplate != nil
+            let format = stated ? try ChatFormat.resolve(source: source, override: options.chatTemplate, log: log) : nil
+            try GGUFBaseModelFiles.write(gguf: file, config: config, vocabulary: vocabulary, format: format, dtypeName: dtypeName,
+                                         into: directory, log: log)
+        } else {
+            try writeModelFiles(baseDirectory: baseDirectory, config: config, dtypeName: dtypeName, into: directory, log: log)
+        }
 
         guard options.check else { return }
         let least = plan.tensors.filter { $0.merge != nil || $0.stored != $0.target }.map(\.target)
@@ -178,6 +181,26 @@ public enum Exporter {
         log("check: " + check.summary)
         for w in check.warnings { log("warning: " + w) }
         if let failure = check.failure { throw ExportError.checkFailed(output: directory, reason: failure + " (" + check.summary + ")") }
+    }
+
+    /// config.json, generation_config.json and the tokenizer files of a Hugging Face base.
+    private static func writeModelFiles(baseDirectory: String, config: LlamaConfig, dtypeName: String, into directory: String,
+                                        log: (String) -> Void) throws {
+        // config.json: the base's bytes with the dtype key set to the embedding's output dtype.
+        let configPath = join(baseDirectory, "config.json")
+        guard let baseConfig = try ModelDirectoryFiles.readText(configPath) else {
+            throw ExportError.badJSON(path: configPath, reason: "cannot read the base config")
+        }
+        try ModelDirectoryFiles.write(try ModelDirectoryFiles.config(baseText: baseConfig, dtypeName: dtypeName, path: configPath),
+                                      to: join(directory, "config.json"))
+        let generationPath = join(baseDirectory, "generation_config.json")
+        let llama3 = ModelDirectoryFiles.isLlama3Tokenizer(config: config, baseDirectory: baseDirectory)
+        try ModelDirectoryFiles.write(
+            try ModelDirectoryFiles.generationConfig(baseText: try ModelDirectoryFiles.readText(generationPath), config: config,
+                                                     llama3Tokenizer: llama3, path: generationPath),
+            to: join(directory, "generation_config.json"))
+        let copied = try ModelDirectoryFiles.copyTokenizerFiles(from: baseDirectory, to: directory)
+        if copied.isEmpty { log("note: the base has no tokenizer files; copy them into the output before using it") }
     }
 
     /// Higher = coarser rounding.
@@ -217,6 +240,22 @@ public enum Exporter {
         }
         report.adapterRoundTrip = "\(again.count) tensors and the config read back identical (scale \(reloaded.config.scale))"
         log("check: " + report.adapterRoundTrip!)
+    }
+
+    /// `base_model_name_or_path` of a PEFT adapter export. For a GGUF base: the Hugging Face repository the
+    /// file says it was converted from (`general.source.huggingface.repository`, or a huggingface.co
+    /// `general.source.url`), which PEFT can load; else the GGUF's path, which only our own tools read.
+    static func peftBaseName(_ baseDirectory: String, recorded: String?, log: (String) -> Void) -> String {
+        guard case .gguf(let path) = ModelSource(path: baseDirectory) else { return recorded ?? baseDirectory }
+        let file = try? GGUFFile(path: path)
+        if let repository = file?["general.source.huggingface.repository"]?.stringValue, !repository.isEmpty { return repository }
+        if let url = file?["general.source.url"]?.stringValue, let range = url.range(of: "huggingface.co/") {
+            let parts = url[range.upperBound...].split(separator: "/").prefix(2)
+            if parts.count == 2 { return parts.joined(separator: "/") }
+        }
+        log("note: the GGUF base names no Hugging Face repository; adapter_config.json names \(path), which PEFT cannot load "
+            + "(export without --adapter-only for a merged Hugging Face model)")
+        return path
     }
 
     // MARK: card

@@ -37,7 +37,18 @@ enum GGUFExport {
         log("writing \(plan.count) tensors (\(type.rawValue)) to \(path)")
         try GGUFWriter.write(metadata: metadata, tensors: tensors, to: path)
         report.peakResidentBytesAfterWrite = ProcessMemory.peakResidentBytes
-        if check { try checkStructure(path: path, plan: plan, metadataCount: metadata.count, directory: directory, report: &report, log: log) }
+        if check {
+            try checkStructure(path: path, plan: plan, metadataCount: metadata.count, directory: directory, report: &report, log: log)
+            // The file as llama.cpp will run it: loaded by our own GGUF model loader, its logits must match
+            // base + adapter within the output type's rounding (MergeCheck.tolerance).
+            log("checking: loading \(path) and comparing logits with base + adapter")
+            let result = try MergeCheck.run(baseDirectory: baseDirectory, mergedGGUF: path, adapters: adapters, type: type,
+                                            weightsChanged: stats.changedEntries > 0)
+            report.check = result
+            log("check: " + result.summary)
+            for w in result.warnings { log("warning: " + w) }
+            if let failure = result.failure { throw ExportError.checkFailed(output: directory, reason: failure + " (" + result.summary + ")") }
+        }
         report.tensorCount = plan.count
         report.weightBytes = tensors.reduce(0) { $0 + ($1.byteCount ?? 0) }
         report.mergedTensorCount = stats.mergedTensors

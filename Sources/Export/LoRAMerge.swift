@@ -1,3 +1,4 @@
+import GGUF
 import Llama
 import SafeTensors
 import Tensors
@@ -22,27 +23,41 @@ final class MergeStatistics {
 /// processed in row blocks of about 1 MB so the fp32 working copies stay small whatever the model size;
 /// a tensor whose dtype does not change and that has no adapter is copied byte for byte.
 enum LoRAMerge {
-    static func tensorToWrite(_ t: PlannedTensor, reader: RawTensorReader, adapters: LoRAAdapters,
+    /// Where a merged tensor's base values come from.
+    enum BaseRows {
+        /// The stored bytes of a safetensors base, widened from `PlannedTensor.stored`.
+        case safetensors(RawTensorReader)
+        /// fp32 rows of a GGUF base, dequantized in Hugging Face names and row order; q and k are read in
+        /// whole heads of `headDim` rows.
+        case dequantized(GGUFMergeBase.RowReader, headDim: Int)
+    }
+
+    static func tensorToWrite(_ t: PlannedTensor, base rows: BaseRows, adapters: LoRAAdapters,
                               stats: MergeStatistics) -> TensorToWrite {
         TensorToWrite(name: t.name, dtype: t.target, shape: t.shape) { out in
             guard let base = out.baseAddress, out.count > 0 else { return }
-            if t.merge == nil && t.stored == t.target {
+            if case .safetensors(let reader) = rows, t.merge == nil && t.stored == t.target {
                 try reader.read(t.name, count: out.count, into: base)   // bit-exact copy
                 return
             }
             if t.merge != nil { stats.mergedTensors += 1 } else { stats.convertedTensors += 1 }
-            try transform(t, reader: reader, adapters: adapters, stats: stats, into: base)
+            try transform(t, rows: rows, adapters: adapters, stats: stats, into: base)
         }
     }
 
     /// Widens row blocks of the base tensor, adds the LoRA delta if any, and rounds into `out`.
-    private static func transform(_ t: PlannedTensor, reader: RawTensorReader, adapters: LoRAAdapters,
+    private static func transform(_ t: PlannedTensor, rows source: BaseRows, adapters: LoRAAdapters,
                                   stats: MergeStatistics, into out: UnsafeMutableRawPointer) throws {
         let count = t.shape.reduce(1, *)
         let columns = t.shape.count >= 2 ? t.shape[t.shape.count - 1] : count
         let rows = count / max(columns, 1)
         let storedBytes = t.stored.bitSize / 8, targetBytes = t.target.bitSize / 8
-        let blockRows = max(1, min(rows, (1 << 18) / max(columns, 1)))
+        // A dequantized base returns q/k rows from whole heads only, so blocks hold whole heads there.
+        var unit = 1
+        if case .dequantized(_, let headDim) = source, GGUFTensorNames.permutedHeads(hfName: t.name, heads: 1, kvHeads: 1) != nil {
+            unit = headDim
+        }
+        let blockRows = max(unit, min(rows, (1 << 18) / max(columns, 1)) / unit * unit)
         let blockCount = blockRows * columns
 
         let raw = UnsafeMutableRawPointer.allocate(byteCount: blockCount * storedBytes, alignment: 64)
@@ -58,8 +73,13 @@ enum LoRAMerge {
         var start = 0
         while start < rows {
             let n = min(blockRows, rows - start), m = n * columns
-            try reader.read(t.name, byteOffset: start * columns * storedBytes, count: m * storedBytes, into: raw)
-            FloatCoding.widen(raw, t.stored, into: w, count: m)
+            switch source {
+            case .safetensors(let reader):
+                try reader.read(t.name, byteOffset: start * columns * storedBytes, count: m * storedBytes, into: raw)
+                FloatCoding.widen(raw, t.stored, into: w, count: m)
+            case .dequantized(let readRows, _):
+                try readRows(t.name, start, n, w)
+            }
             if let pair {
                 // ΔW rows [start, start+n) = B[start..<start+n, :] · A      ([n, r] · [r, in] → [n, in])
                 sgemm(transA: false, transB: false, m: n, n: columns, k: rank,

@@ -57,13 +57,35 @@ public struct MergeCheck: Sendable {
     ///   transposed ΔW or a wrong tensor name changes logits by O(1) relative and fails it; a slightly
     ///   mis-scaled adapter is caught only by the f32 bound (a 1 % scale error fails it).
     public static func tolerance(for dtype: DType, layers: Int, maxAbsReference: Float) -> Float {
-        let scale = max(1, maxAbsReference)
-        let unitRoundoff: Float
-        switch dtype {
-        case .bf16: unitRoundoff = 1.0 / 512
-        case .f16: unitRoundoff = 1.0 / 4096
-        default: return 1e-4 * scale
+        tolerance(unitRoundoff: unitRoundoff(dtype), layers: layers, maxAbsReference: maxAbsReference)
+    }
+
+    /// The same bound for a GGUF output type. Q8_0 rounds each weight to a step of max|block|/127, i.e. by
+    /// up to max|block|/254; taken as a unit roundoff relative to the weights' size, with max|block| ≤ 4·rms
+    /// of a block of 32, that is u = 4/254 ≈ 1/64 — 8× bf16's, so the bound is 8× looser.
+    static func tolerance(ggufType type: GGUFOutputType, layers: Int, maxAbsReference: Float) -> Float {
+        let u: Float?
+        switch type {
+        case .f32: u = nil
+        case .f16: u = unitRoundoff(.f16)
+        case .bf16: u = unitRoundoff(.bf16)
+        case .q8_0: u = 1.0 / 64
         }
+        return tolerance(unitRoundoff: u, layers: layers, maxAbsReference: maxAbsReference)
+    }
+
+    /// Half an ulp relative (2⁻⁹ for bf16, 2⁻¹² for f16); nil for f32.
+    private static func unitRoundoff(_ dtype: DType) -> Float? {
+        switch dtype {
+        case .bf16: return 1.0 / 512
+        case .f16: return 1.0 / 4096
+        default: return nil
+        }
+    }
+
+    private static func tolerance(unitRoundoff: Float?, layers: Int, maxAbsReference: Float) -> Float {
+        let scale = max(1, maxAbsReference)
+        guard let unitRoundoff else { return 1e-4 * scale }
         return 8 * unitRoundoff * (Float(7 * max(layers, 1)) / 3).squareRoot() * scale
     }
 
@@ -71,6 +93,20 @@ public struct MergeCheck: Sendable {
     /// dtype among the merged tensors; `weightsChanged` whether any stored weight differs from the base.
     static func run(baseDirectory: String, mergedDirectory: String, adapters: LoRAAdapters,
                     writtenDType: DType, weightsChanged: Bool) throws -> MergeCheck {
+        try run(baseDirectory: baseDirectory, mergedDirectory: mergedDirectory, adapters: adapters, roundedTo: writtenDType.rawValue,
+                weightsChanged: weightsChanged) { tolerance(for: writtenDType, layers: $0, maxAbsReference: $1) }
+    }
+
+    /// The same check for a merged GGUF file (`mergedDirectory` is the file), with `type`'s tolerance.
+    static func run(baseDirectory: String, mergedGGUF: String, adapters: LoRAAdapters, type: GGUFOutputType,
+                    weightsChanged: Bool) throws -> MergeCheck {
+        try run(baseDirectory: baseDirectory, mergedDirectory: mergedGGUF, adapters: adapters, roundedTo: type.rawValue,
+                weightsChanged: weightsChanged) { tolerance(ggufType: type, layers: $0, maxAbsReference: $1) }
+    }
+
+    /// `bound(layers, max|reference logit|)` is the tolerance; `roundedTo` names the weights' type in messages.
+    private static func run(baseDirectory: String, mergedDirectory: String, adapters: LoRAAdapters, roundedTo writtenDType: String,
+                            weightsChanged: Bool, bound: (Int, Float) -> Float) throws -> MergeCheck {
         var reference: [Float] = [], base: [Float] = []
         let config: LlamaConfig
         do {
@@ -100,18 +136,18 @@ public struct MergeCheck: Sendable {
         var agree = 0
         for t in 0..<ids.count where argmax(merged, row: t, width: v) == argmax(reference, row: t, width: v) { agree += 1 }
 
-        let tolerance = tolerance(for: writtenDType, layers: config.numLayers, maxAbsReference: maxRef)
+        let tolerance = bound(config.numLayers, maxRef)
         var failure: String?
         var warnings: [String] = []
         if !(maxDiff <= tolerance) {
-            failure = "the merged model's logits differ from base + adapter by \(maxDiff), more than the tolerance \(tolerance) for \(writtenDType.rawValue) weights"
+            failure = "the merged model's logits differ from base + adapter by \(maxDiff), more than the tolerance \(tolerance) for \(writtenDType) weights"
         } else if weightsChanged && fromBase == 0 {
             failure = "the merged weights differ from the base, yet the reloaded model's logits equal the base's: the merged tensors are not being read"
         }
         if !weightsChanged {
             warnings.append(effect == 0
                 ? "the adapter is zero (B = 0, e.g. an untrained step-0 adapter): the merged model equals the base"
-                : "every weight update was lost to \(writtenDType.rawValue) rounding: the merged model equals the base; export with --dtype f32 to keep it")
+                : "every weight update was lost to \(writtenDType) rounding: the merged model equals the base; export with --dtype f32 to keep it")
         }
         return MergeCheck(prompt: ids, maxAbsDifference: maxDiff, maxAbsReference: maxRef, tolerance: tolerance,
                           argmaxAgreement: Double(agree) / Double(max(ids.count, 1)), maxAbsFromBase: fromBase,

@@ -1,3 +1,4 @@
+import GGUF
 import Llama
 import SafeTensors
 
@@ -30,7 +31,8 @@ struct MergedTensorPlan {
     /// Base tensors copied that the Llama layout does not know.
     let extras: [String]
 
-    init(config c: LlamaConfig, files: SafeTensorsCollection, adapters: LoRAAdapters, dtype: ExportDType) throws {
+    /// The Llama tensors in state-dict order: name, shape, and the LoRA pair merged into it.
+    private static func llamaLayout(_ c: LlamaConfig, adapters: LoRAAdapters) -> [(String, [Int], (Int, Projection)?)] {
         var known: [(String, [Int], (Int, Projection)?)] = [("model.embed_tokens.weight", [c.vocabSize, c.hiddenSize], nil)]
         for layer in 0..<c.numLayers {
             for p in Projection.allCases {
@@ -42,10 +44,48 @@ struct MergedTensorPlan {
         }
         known.append(("model.norm.weight", [c.hiddenSize], nil))
         if !c.tieWordEmbeddings { known.append(("lm_head.weight", [c.vocabSize, c.hiddenSize], nil)) }
+        return known
+    }
 
+    /// The plan for a GGUF base: the same Llama tensors, read dequantized (`stored` is fp32). `auto` keeps
+    /// F32, F16 and BF16 tensors in their type and writes quantized ones as BF16 (their values are not
+    /// exactly representable in any 16-bit type; `--dtype f32` keeps them exactly). `rope_freqs.weight`
+    /// becomes config.json's `rope_scaling`; other non-Llama tensors are not written.
+    init(config c: LlamaConfig, gguf file: GGUFFile, adapters: LoRAAdapters, dtype: ExportDType) throws {
         var tensors: [PlannedTensor] = []
         var seen = Set<String>()
-        for (name, shape, merge) in known {
+        for (name, shape, merge) in Self.llamaLayout(c, adapters: adapters) {
+            guard let ggufName = GGUFTensorNames.ggufName(forHF: name), let info = file.tensor(named: ggufName) else {
+                throw LlamaError.missingTensor(file: file.path, name: GGUFTensorNames.ggufName(forHF: name) ?? name)
+            }
+            guard info.dimensions == Array(shape.reversed()) else {
+                throw LlamaError.wrongShape(file: file.path, name: ggufName, expected: Array(shape.reversed()), found: info.dimensions)
+            }
+            let stored: DType
+            switch info.type {
+            case .f32: stored = .f32
+            case .f16: stored = .f16
+            case .bf16: stored = .bf16
+            default: stored = .bf16
+            }
+            tensors.append(PlannedTensor(name: name, shape: shape, stored: .f32, target: dtype.target(for: stored),
+                                         merge: merge.map { (layer: $0.0, projection: $0.1) }))
+            seen.insert(ggufName)
+        }
+        var dropped: [(String, String)] = []
+        for info in file.tensors where !seen.contains(info.name) {
+            dropped.append((info.name, info.name == GGUFTensorNames.ropeFrequencies
+                ? "RoPE scaling is written to config.json as rope_scaling" : "not part of the Llama layout"))
+        }
+        self.tensors = tensors
+        self.dropped = dropped
+        self.extras = []
+    }
+
+    init(config c: LlamaConfig, files: SafeTensorsCollection, adapters: LoRAAdapters, dtype: ExportDType) throws {
+        var tensors: [PlannedTensor] = []
+        var seen = Set<String>()
+        for (name, shape, merge) in Self.llamaLayout(c, adapters: adapters) {
             guard let info = try files.info(name) else {
                 throw LlamaError.missingTensor(file: files.indexPath ?? files.directory, name: name)
             }

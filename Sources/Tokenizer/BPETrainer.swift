@@ -67,10 +67,7 @@ public enum BPETrainer {
             "truncation": NSNull(), "padding": NSNull(),
             "added_tokens": added,
             "normalizer": NSNull(),
-            "pre_tokenizer": ["type": "Sequence", "pretokenizers": [
-                ["type": "Split", "pattern": ["Regex": KnownPattern.llama3], "behavior": "Isolated", "invert": false],
-                ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": false],
-            ]] as [String: Any],
+            "pre_tokenizer": TokenizerJSONWriter.preTokenizerJSON([.llama3]),
             "post_processor": NSNull(),
             "decoder": ["type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true],
             "model": ["type": "BPE", "dropout": NSNull(), "unk_token": NSNull(), "continuing_subword_prefix": NSNull(),

@@ -12,26 +12,14 @@ public enum ModelTokenizer {
         return try load(gguf: GGUFFile(path: file))
     }
 
-    /// llama.cpp's pre-tokenizer names (`tokenizer.ggml.pre`) that this tokenizer implements, with their
-    /// splitting steps and whether whole pre-tokens in the vocabulary skip merging (llama.cpp sets
-    /// `ignore_merges` for Llama 3, as its tokenizer.json does).
-    static let preTokenizers: [String: (steps: [PreTokenizerStep], ignoresMerges: Bool)] = [
-        "llama-bpe": ([.llama3], true),
-        "llama3": ([.llama3], true),
-        "llama-v3": ([.llama3], true),
-        "smollm": ([.digits(individual: true), .gpt2], false),
-        "gpt-2": ([.gpt2], false),
-        "gpt2": ([.gpt2], false),
-    ]
-
     public static func load(gguf file: GGUFFile) throws -> Tokenizer {
         let meta = try GGUFTokenizerMetadata(file: file)
         guard meta.model == "gpt2" else {
             throw LlamaError.unsupported(file: file.path, what: "tokenizer.ggml.model \"\(meta.model)\" (only \"gpt2\", byte-level BPE as Llama 3 and SmolLM2 use; \"llama\" is SentencePiece)")
         }
         let pre = meta.pre ?? "default"
-        guard let chosen = preTokenizers[pre] else {
-            throw LlamaError.unsupported(file: file.path, what: "tokenizer.ggml.pre \"\(pre)\" (supported: \(preTokenizers.keys.sorted().joined(separator: ", "))). Give the model's tokenizer.json as \"tokenizer\" in the recipe.")
+        guard let chosen = PreTokenizerStep.llamaCppNames[pre] else {
+            throw LlamaError.unsupported(file: file.path, what: "tokenizer.ggml.pre \"\(pre)\" (supported: \(PreTokenizerStep.llamaCppNames.keys.sorted().joined(separator: ", "))). Give the model's tokenizer.json as \"tokenizer\" in the recipe.")
         }
         let added = meta.tokenTypes.enumerated().compactMap { id, type -> (id: Int, special: Bool)? in
             switch type {

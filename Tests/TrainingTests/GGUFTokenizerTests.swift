@@ -57,7 +57,7 @@ final class GGUFTokenizerTests: XCTestCase {
             if let s = m as? String { return s }
             return (m as! [String]).joined(separator: " ")
         }
-        let pre = try XCTUnwrap(ModelTokenizer.preTokenizers["llama-bpe"])
+        let pre = try XCTUnwrap(PreTokenizerStep.llamaCppNames["llama-bpe"])
         let tokenizer = try Tokenizer.byteLevelBPE(tokens: tokens, added: added.map { ($0["id"] as! Int, true) }, merges: merges,
                                                    preTokenizer: pre.steps, ignoresMerges: pre.ignoresMerges, sourcePath: "test",
                                                    tokensKey: "tokenizer.ggml.tokens", mergesKey: "tokenizer.ggml.merges")
