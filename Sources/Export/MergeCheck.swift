@@ -60,16 +60,17 @@ public struct MergeCheck: Sendable {
         tolerance(unitRoundoff: unitRoundoff(dtype), layers: layers, maxAbsReference: maxAbsReference)
     }
 
-    /// The same bound for a GGUF output type. Q8_0 rounds each weight to a step of max|block|/127, i.e. by
-    /// up to max|block|/254; taken as a unit roundoff relative to the weights' size, with max|block| ≤ 4·rms
-    /// of a block of 32, that is u = 4/254 ≈ 1/64 — 8× bf16's, so the bound is 8× looser.
+    /// The same bound for a GGUF output type. Q8_0 rounds each weight to a step of max|block|/127, so its
+    /// rms error is max|block|/(127·√12); max|block| ≈ 2.5·rms for 32 Gaussian values, which makes it the
+    /// rms error of a unit roundoff u = 2.5·√3/(127·√12) ≈ 1/100 of the weights' size (5× bf16's).
+    /// Measured on SmolLM2-135M (30 layers): 0.04 of the bound, against 0.06 for bf16 and 0.1 for f16.
     static func tolerance(ggufType type: GGUFOutputType, layers: Int, maxAbsReference: Float) -> Float {
         let u: Float?
         switch type {
         case .f32: u = nil
         case .f16: u = unitRoundoff(.f16)
         case .bf16: u = unitRoundoff(.bf16)
-        case .q8_0: u = 1.0 / 64
+        case .q8_0: u = 1.0 / 100
         }
         return tolerance(unitRoundoff: u, layers: layers, maxAbsReference: maxAbsReference)
     }
