@@ -67,3 +67,12 @@ extension LlamaWeights {
         return FrozenWeight(rows: t.rows, columns: columns, storage: .encoded(rows), owner: file)
     }
 }
+
+extension LlamaWeights {
+    /// The bytes a GGUF base keeps in memory when it stays encoded (every tensor as stored in the file);
+    /// nil for a Hugging Face directory.
+    public static func encodedBytes(path: String) throws -> Int? {
+        guard case .gguf(let file) = ModelSource(path: path) else { return nil }
+        return try GGUFFile(path: file).tensors.reduce(0) { $0 + $1.byteCount }
+    }
+}

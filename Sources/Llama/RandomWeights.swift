@@ -110,7 +110,7 @@ extension LlamaWeights {
     /// llama.cpp's quantizer falls back (codes uniform in 0...31, std 9.23, value d·(q − 16)). Only for
     /// benchmarks: the memory and decode cost of a real Q4_K_M base.
     static func randomQ4K(rows: Int, columns: Int, std: Float, seed: UInt64) -> FrozenWeight {
-        let type: GGMLType = columns % GGMLType.q4_K.blockSize == 0 ? .q4_K : .q5_0
+        let type = q4KType(columns: columns)
         guard let rowBytes = type.rowBytes(columns: columns) else {
             preconditionFailure("\(type.name) needs rows of whole \(type.blockSize)-element blocks; \(columns) columns")
         }
@@ -172,5 +172,23 @@ func fillNormal(_ p: UnsafeMutablePointer<Float>, count: Int, std: Float, seed: 
         p[i] = r * Foundation.cos(2 * Float.pi * u2)
         if i + 1 < count { p[i + 1] = r * Foundation.sin(2 * Float.pi * u2) }
         i += 2
+    }
+}
+
+extension LlamaWeights {
+    /// The type `random(storage: .q4_K)` gives a matrix: Q4_K, or Q5_0 when rows are not whole 256-blocks.
+    static func q4KType(columns: Int) -> GGMLType {
+        columns % GGMLType.q4_K.blockSize == 0 ? .q4_K : .q5_0
+    }
+
+    /// Bytes of a `random(storage: .q4_K)` base: every matrix encoded, the norms fp32.
+    public static func randomQ4KBytes(config c: LlamaConfig) -> Int {
+        func bytes(_ rows: Int, _ columns: Int) -> Int { rows * (q4KType(columns: columns).rowBytes(columns: columns) ?? 2 * columns) }
+        var total = bytes(c.vocabSize, c.hiddenSize) * (c.tieWordEmbeddings ? 1 : 2) + (2 * c.numLayers + 1) * c.hiddenSize * 4
+        for p in Projection.allCases {
+            let shape = p.shape(c)
+            total += c.numLayers * bytes(shape[0], shape[1])
+        }
+        return total
     }
 }

@@ -7,7 +7,8 @@ import Tensors
 /// out-of-memory kill.
 ///
 /// The estimate follows what a step keeps alive (fp32 throughout, see docs/recipe.md):
-/// - base weights: the fp32 cache when it is used, else the file's 16-bit copy;
+/// - base weights: the fp32 cache when it is used, else the file's 16-bit copy, or a quantized base's
+///   encoded bytes;
 /// - adapters and AdamW: each LoRA parameter as value, gradient and two moments;
 /// - activations of the longest micro-batch: per token and layer the saved inputs of the norms,
 ///   projections, attention and SwiGLU (only the layer inputs with gradient checkpointing, plus one
@@ -20,10 +21,19 @@ public struct StepMemory: Sendable {
     public var activationBytes: Int
     public var totalBytes: Int { weightBytes + adapterBytes + activationBytes }
 
-    public init(config c: LlamaConfig, weightsInFloat32: Bool, rank: Int, targets: [Projection], tokens: Int, checkpointing: Bool) {
+    /// `encodedWeightBytes`: the stored size of a base kept encoded and dequantized per use (a GGUF file's
+    /// tensors, the bench's Q4_K shapes), nil for a 16-bit or fp32 base.
+    public init(config c: LlamaConfig, weightsInFloat32: Bool, encodedWeightBytes: Int? = nil, rank: Int, targets: [Projection],
+                tokens: Int, checkpointing: Bool) {
         let d = c.hiddenSize, h = c.numHeads * c.headDim, g = c.numKVHeads * c.headDim, i = c.intermediateSize
         let layers = c.numLayers
-        weightBytes = c.parameterCount * (weightsInFloat32 ? 4 : 2)
+        if let encodedWeightBytes, !weightsInFloat32 {
+            // The encoded bytes, plus the fp32 copy of the widest matrix while a layer uses it (the LM
+            // head: 2.1 GB for Llama 3 8B).
+            weightBytes = encodedWeightBytes + max(c.vocabSize, i, h) * d * 4
+        } else {
+            weightBytes = c.parameterCount * (weightsInFloat32 ? 4 : 2)
+        }
         var loraPerLayer = 0
         for p in targets {
             let (inF, outF): (Int, Int)

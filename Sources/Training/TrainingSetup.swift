@@ -24,7 +24,8 @@ struct TrainingSetup {
         let data = try TrainingSetup.prepareData(recipe, tokenizer: tokenizer, config: config)
         // Before the weights (their fp32 cache) or any adapter is allocated.
         let cacheFloat32 = TrainingSetup.shouldCacheFloat32(config)
-        try TrainingSetup.memoryNeeded(recipe, config: config, data: data, weightsInFloat32: cacheFloat32)
+        try TrainingSetup.memoryNeeded(recipe, config: config, data: data, weightsInFloat32: cacheFloat32,
+                                       encodedWeightBytes: try LlamaWeights.encodedBytes(path: recipe.model))
             .check(available: ProcessMemory.availableBytes, what: "one training step of this recipe")
         let model = LlamaModel(weights: try LlamaWeights.load(directory: recipe.model, config: config, cacheFloat32: cacheFloat32))
         model.weights.prepare(precision: recipe.train.precision)
@@ -69,10 +70,12 @@ struct TrainingSetup {
     }
 
     /// The memory estimate of a step on the longest micro-batch this data makes.
-    static func memoryNeeded(_ recipe: Recipe, config: LlamaConfig, data: PreparedData, weightsInFloat32: Bool) -> StepMemory {
+    static func memoryNeeded(_ recipe: Recipe, config: LlamaConfig, data: PreparedData, weightsInFloat32: Bool,
+                             encodedWeightBytes: Int? = nil) -> StepMemory {
         let longest = (data.train + data.eval).lazy.map(\.count).max() ?? 0
         let perRow = recipe.data.packing ? recipe.data.maxSeqLen : longest
-        return StepMemory(config: config, weightsInFloat32: weightsInFloat32, rank: recipe.lora.rank, targets: recipe.lora.targets,
+        return StepMemory(config: config, weightsInFloat32: weightsInFloat32, encodedWeightBytes: encodedWeightBytes,
+                          rank: recipe.lora.rank, targets: recipe.lora.targets,
                           tokens: recipe.train.batchSize * perRow, checkpointing: recipe.train.gradientCheckpointing)
     }
 
