@@ -38,19 +38,9 @@ enum GGUFBaseModelFiles {
                                                                                path: join(directory, "generation_config.json")),
                                       to: join(directory, "generation_config.json"))
 
-        guard let known = PreTokenizerStep.llamaCppNames[v.pre] else {
-            throw ExportError.unsupportedTensor(file: file.path, tensor: "tokenizer.ggml.pre", reason: "\"\(v.pre)\" is not a pre-tokenizer this "
-                + "export can write to tokenizer.json (known: \(PreTokenizerStep.llamaCppNames.keys.sorted().joined(separator: ", ")))")
-        }
-        let addsBOS = file["tokenizer.ggml.add_bos_token"]?.boolValue ?? known.ignoresMerges
-        var added: [TokenizerJSONWriter.AddedToken] = []
-        for (id, type) in v.types.enumerated() {
-            if type == GGUFVocabulary.TokenType.control { added.append(.init(id: id, content: v.tokens[id], special: true)) }
-            if type == GGUFVocabulary.TokenType.userDefined { added.append(.init(id: id, content: v.tokens[id], special: false)) }
-        }
-        let tokenizer = try TokenizerJSONWriter.data(tokens: v.tokens, added: added, merges: v.merges, preTokenizer: known.steps,
-                                                     ignoresMerges: known.ignoresMerges, bos: addsBOS ? bos.map { ($0.id, $0.text) } : nil)
-        try ModelDirectoryFiles.write(tokenizer, to: join(directory, "tokenizer.json"))
+        // llama.cpp adds BOS for Llama 3 (llama-bpe) unless the file says otherwise.
+        let addsBOS = file["tokenizer.ggml.add_bos_token"]?.boolValue ?? (PreTokenizerStep.llamaCppNames[v.pre]?.ignoresMerges ?? false)
+        try ModelDirectoryFiles.write(try tokenizerJSON(v, bos: addsBOS ? bos : nil, path: file.path), to: join(directory, "tokenizer.json"))
 
         let template = format?.jinja ?? file["tokenizer.chat_template"]?.stringValue
         if format == nil { log("chat template: the GGUF's own tokenizer.chat_template (no recipe or --template names the trained one)") }
@@ -67,6 +57,22 @@ enum GGUFBaseModelFiles {
         if let unknown = token("tokenizer.ggml.unknown_token_id") { members.append(("unk_token", JSONTextEdit.jsonString(unknown.text))) }
         if let template { members.append(("chat_template", JSONTextEdit.jsonString(template))) }
         try ModelDirectoryFiles.write(object(members), to: join(directory, "tokenizer_config.json"))
+    }
+
+    /// `tokenizer.json` for a GGUF vocabulary: CONTROL tokens special, USER_DEFINED ones plain added tokens,
+    /// the pre-tokenizer `tokenizer.ggml.pre` names, and `bos` put before every sequence when given.
+    static func tokenizerJSON(_ v: GGUFVocabulary, bos: (id: Int, text: String)?, path: String) throws -> Data {
+        guard let known = PreTokenizerStep.llamaCppNames[v.pre] else {
+            throw ExportError.unsupportedTensor(file: path, tensor: "tokenizer.ggml.pre", reason: "\"\(v.pre)\" is not a pre-tokenizer this "
+                + "export can write to tokenizer.json (known: \(PreTokenizerStep.llamaCppNames.keys.sorted().joined(separator: ", ")))")
+        }
+        var added: [TokenizerJSONWriter.AddedToken] = []
+        for (id, type) in v.types.enumerated() {
+            if type == GGUFVocabulary.TokenType.control { added.append(.init(id: id, content: v.tokens[id], special: true)) }
+            if type == GGUFVocabulary.TokenType.userDefined { added.append(.init(id: id, content: v.tokens[id], special: false)) }
+        }
+        return try TokenizerJSONWriter.data(tokens: v.tokens, added: added, merges: v.merges, preTokenizer: known.steps,
+                                            ignoresMerges: known.ignoresMerges, bos: bos.map { ($0.id, $0.text) })
     }
 
     /// `config.json` as transformers writes it (sorted keys, two-space indent).

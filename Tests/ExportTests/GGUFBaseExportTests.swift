@@ -104,6 +104,30 @@ final class GGUFBaseExportTests: XCTestCase {
         XCTAssertEqual(config["torch_dtype"] as? String, "float32")
     }
 
+    /// `llama-bpe` (Llama 3): the vocabulary as a GGUF holds it (made from Meta's tokenizer.json the way
+    /// llama.cpp's converter does) written back as tokenizer.json gives tiktoken's golden ids, with
+    /// `<|begin_of_text|>` in the BOS post-processor.
+    func testLlama3VocabularyWritesATokenizerJSONWithTheGoldenIDs() throws {
+        let meta = try SharedFixtures.path("assets/llama3-tokenizer/tokenizer.json").path
+        let vocabulary = try GGUFVocabulary.load(tokenizerJSON: meta, vocabularySize: 128_256, preTokenizer: [.llama3])
+        XCTAssertEqual(vocabulary.pre, "llama-bpe")
+        let data = try GGUFBaseModelFiles.tokenizerJSON(vocabulary, bos: (128_000, "<|begin_of_text|>"), path: "x.gguf")
+        let path = try scratchDirectory(self) + "/tokenizer.json"
+        try data.write(to: URL(fileURLWithPath: path))
+        let tokenizer = try Tokenizer.load(path: path)
+        XCTAssertEqual(tokenizer.specialTokenID("<|eot_id|>"), 128_009)
+        let cases = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: try SharedFixtures.path("golden/chat/tokenizer_cases.json"))) as? [[String: Any]])
+        var failures = 0
+        for c in cases where tokenizer.encode(c["text"] as! String) != (c["ids"] as! [Int]) { failures += 1 }
+        XCTAssertEqual(failures, 0, "of \(cases.count) golden cases")
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        XCTAssertEqual((json["post_processor"] as? [String: Any])?["type"] as? String, "TemplateProcessing")
+        XCTAssertEqual((json["model"] as? [String: Any])?["ignore_merges"] as? Bool, true)
+        XCTAssertThrowsError(try GGUFBaseModelFiles.tokenizerJSON(GGUFVocabulary(tokens: ["a"], types: [1], merges: [], pre: "qwen2"), bos: nil, path: "x.gguf")) {
+            XCTAssertTrue($0.localizedDescription.contains("qwen2"), $0.localizedDescription)
+        }
+    }
+
     /// A PEFT adapter exported from a GGUF base names the GGUF (the file names no Hugging Face repository).
     func testAdapterExportFromAGGUFBaseNamesTheFile() throws {
         let gguf = try Self.smolLM2()
