@@ -33,7 +33,10 @@ enum ExportCommand {
 
     A merged export computes W + s·(B·A) in fp32 and rounds once to the output dtype, copies every other
     tensor unchanged, keeps tied embeddings tied, and copies config.json (dtype key updated),
-    generation_config.json and the tokenizer files.
+    generation_config.json and the tokenizer files. From a GGUF base (MODEL_DIR may be a .gguf file) the
+    base is dequantized (auto: quantized tensors as bf16; f32 keeps them exactly) and config.json,
+    generation_config.json, tokenizer.json and tokenizer_config.json (chat template: the recipe's or
+    --template, else the GGUF's own) are made from the GGUF's metadata (docs/gguf.md).
     """
 
     static func run(_ args: [String]) throws -> Int32 {
