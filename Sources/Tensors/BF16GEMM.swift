@@ -41,6 +41,9 @@ public enum BF16Kernel: String, Sendable, CaseIterable {
         }
     }
 
+    /// The kernels `best` chooses from (`portableAMX` is only the tests' reference).
+    public static let choices: [BF16Kernel] = [.amx, .avx512bf16, .portable]
+
     /// The fastest kernel this process can run. Fixed for the process: a run's bf16 products always
     /// use the same arithmetic (the trainer records it and a resume refuses a change).
     public static let best: BF16Kernel = amxEnabled ? .amx : CPUInfo.current.avx512bf16 ? .avx512bf16 : .portable

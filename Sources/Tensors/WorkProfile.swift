@@ -6,7 +6,7 @@ import Dispatch
 /// the thread that drives the step.
 public enum WorkProfile {
     public enum Kind: Int, CaseIterable, Sendable {
-        case frozenForward, frozenBackward, lora, lmHeadLoss, optimizer
+        case frozenForward, frozenBackward, lora, lmHeadLoss, optimizer, attention, norms, elementwise
 
         public var label: String {
             switch self {
@@ -15,6 +15,9 @@ public enum WorkProfile {
             case .lora: return "LoRA (adapter GEMMs, dropout)"
             case .lmHeadLoss: return "LM head + loss forward (fp32: with its GEMM)"
             case .optimizer: return "gradient clipping + AdamW"
+            case .attention: return "attention (q·kᵀ, softmax, p·v and their backward)"
+            case .norms: return "RMSNorm"
+            case .elementwise: return "RoPE, SwiGLU, residual adds"
             }
         }
     }

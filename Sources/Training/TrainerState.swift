@@ -32,6 +32,9 @@ public struct TrainerState: Codable, Sendable, Equatable {
     /// Fingerprint of the base model's config and tensors (see `RunFingerprints`).
     public var modelFingerprint: String?
     public var trainExamples: Int?
+    /// In precision bf16, the order in which the frozen-base products sum (`BF16Arithmetic`: the AMX
+    /// and AVX-512 kernels differ in the last bits); absent in fp32 runs and older checkpoints.
+    public var bf16Arithmetic: String?
     public var elapsedSeconds = 0.0
 
     public init() {}
@@ -42,6 +45,7 @@ public struct TrainerState: Codable, Sendable, Equatable {
         case tokensSeen = "tokens_seen", trainedTokensSeen = "trained_tokens_seen"
         case bestEvalLoss = "best_eval_loss", lastLoss = "last_loss", lastEvalLoss = "last_eval_loss"
         case recipeHash = "recipe_hash", dataFingerprint = "data_fingerprint", modelFingerprint = "model_fingerprint", trainExamples = "train_examples"
+        case bf16Arithmetic = "bf16_arithmetic"
         case elapsedSeconds = "elapsed_seconds"
     }
 }

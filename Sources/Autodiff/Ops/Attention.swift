@@ -39,12 +39,14 @@ extension Tape {
         let lse = Tensor(uninitialized: [n, heads])
         let qp = SendablePointer(q.value.data), kp = SendablePointer(k.value.data), vp = SendablePointer(v.value.data)
         let op = SendablePointer(o.data), lp = SendablePointer(lse.data)
-        geometry.forEachUnit { unit, scratch in
-            geometry.forward(unit, q: qp.pointer, k: kp.pointer, v: vp.pointer, out: op.pointer, lse: lp.pointer, scores: scratch.0)
+        WorkProfile.measure(.attention) {
+            geometry.forEachUnit { unit, scratch in
+                geometry.forward(unit, q: qp.pointer, k: kp.pointer, v: vp.pointer, out: op.pointer, lse: lp.pointer, scores: scratch.0)
+            }
         }
 
         let out = Variable(o, requiresGrad: q.requiresGrad || k.requiresGrad || v.requiresGrad)
-        record(out) { [lse] dO in
+        record(out) { [lse] dO in WorkProfile.measure(.attention) {
             // Derive pointers from the captured tensors: a pullback holding only a raw pointer would read
             // freed (and reused) storage.
             let qp = SendablePointer(q.value.data), kp = SendablePointer(k.value.data), vp = SendablePointer(v.value.data)
@@ -73,7 +75,7 @@ extension Tape {
                     beta == 0 ? dst.update(from: grad.data, count: grad.count) : axpy(1, grad.data, dst, grad.count)
                 }
             }
-        }
+        } }
         return out
     }
 }
