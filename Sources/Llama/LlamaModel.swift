@@ -93,7 +93,9 @@ public final class LlamaModel: @unchecked Sendable {
         let attn: Variable                                                              // [N, H·d]
         switch context.attention {
         case .segments(let segments):
-            attn = tape.attention(q: q, k: k, v: v, heads: c.numHeads, kvHeads: c.numKVHeads, headDim: c.headDim, segments: segments)
+            // A bf16 run (its weights packed) may compute attention's fp32 products with our AVX-512 kernel.
+            attn = tape.attention(q: q, k: k, v: v, heads: c.numHeads, kvHeads: c.numKVHeads, headDim: c.headDim, segments: segments,
+                                  products: .forRun(bf16: w.qkv.bf16 != nil))
         case .cache(let cache, let start):
             precondition(!tape.isRecording, "cached attention has no backward: run it on a non-recording tape")
             cache.store(keys: k.value, values: v.value, layer: layer, at: start)

@@ -1,4 +1,5 @@
 import CBLAS
+import CKernels
 
 /// `C = alpha · op(A) · op(B) + beta · C`, row-major, through OpenBLAS `cblas_sgemm`.
 ///
@@ -63,4 +64,30 @@ func sgemmSerial(
     cblas_sgemm(
         CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
         blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
+}
+
+/// `C (+)= alpha · op(A) · B` in fp32 on the calling thread, with our AVX-512 micro-kernel: each output
+/// sums its k products in order from zero with fused multiply-adds, then C = alpha·sum (+ C). B is
+/// `[k, n]` row-major (row stride `ldb`); `op(A)` is `[m, k]`, read in place (`transA`: A is `[k, m]`).
+///
+/// For the small per-head attention products of a bf16 run, where OpenBLAS may fall back to old SSE
+/// kernels; its summation order differs from OpenBLAS's, so fp32 runs never use it (their results stay
+/// those of `sgemm`). Only where `CPUInfo.current.avx512f`.
+public func sgemmAVX512(
+    transA: Bool, m: Int, n: Int, k: Int, alpha: Float = 1, _ a: UnsafePointer<Float>, lda: Int,
+    _ b: UnsafePointer<Float>, ldb: Int, accumulate: Bool, _ c: UnsafeMutablePointer<Float>, ldc: Int
+) {
+    precondition(CPUInfo.current.avx512f, "sgemmAVX512 needs AVX-512F")
+    let nr = Int(CK_BF16_NR), mr = Int(CK_F32_MR)
+    let aRow = transA ? 1 : lda, aCol = transA ? lda : 1
+    // Column panels outermost: one panel of B (k × 32) stays in cache across the row tiles.
+    for j in stride(from: 0, to: n, by: nr) {
+        let valid = Int32(min(nr, n - j))
+        var i = 0
+        while i < m {
+            let rows = min(mr, m - i)
+            ck_f32_tile_avx512(Int32(rows), k, a + i * aRow, aRow, aCol, b + j, ldb, c + i * ldc + j, ldc, valid, alpha, accumulate ? 1 : 0)
+            i += rows
+        }
+    }
 }

@@ -1,7 +1,8 @@
 #ifndef LLAMA_SFT_CKERNELS_H
 #define LLAMA_SFT_CKERNELS_H
-// The few things Swift cannot express: cpuid/xgetbv, the AVX512_BF16 dot-product instruction and the
-// AMX tile instructions.
+// The few things Swift cannot express: cpuid/xgetbv, the AVX512_BF16 dot-product instruction, the
+// AMX tile instructions and an AVX-512 fp32 micro-kernel (Swift's SIMD types do not reach 512-bit FMAs
+// in a portable build).
 // Everything above these (packing, blocking, threading, dispatch) is Swift (Sources/Tensors).
 #include <stddef.h>
 #include <stdint.h>
@@ -25,6 +26,18 @@ enum { CK_BF16_NR = 32, CK_BF16_MR = 8 };
 void ck_bf16_tile_avx512(int rows, size_t k_pairs, const uint32_t *a, size_t lda,
                          const uint32_t *b, float *c, size_t ldc, int n_valid, int accumulate);
 
+
+/// Rows per fp32 micro-tile (columns: CK_BF16_NR).
+enum { CK_F32_MR = 8 };
+
+/// C[i, 0..<n_valid] = alpha · Σ_p A(i, p) · B[p, 0..<n_valid] (+ C[i, ·] when `accumulate`) for
+/// `rows` ≤ CK_F32_MR rows and n_valid ≤ 32 columns, fp32 with AVX-512 FMAs: each output sums its k
+/// products in order from zero with one fused multiply-add each, then C = alpha·sum (+ C, fused).
+/// A(i, p) is a[i·a_row + p·a_col] (so A or Aᵀ can be read in place); B row p at b + p·ldb.
+/// Only call when ck_detect_cpu reported avx512f.
+void ck_f32_tile_avx512(int rows, size_t k, const float *a, size_t a_row, size_t a_col,
+                        const float *b, size_t ldb, float *c, size_t ldc, int n_valid,
+                        float alpha, int accumulate);
 
 /// Asks Linux for the AMX tile state (once per process is enough; threads that already exist are
 /// covered too). 1 when tiles may be used, 0 when the OS refused or this is not x86-64 Linux.
