@@ -40,7 +40,7 @@ final class AttentionGradientTests: XCTestCase {
         let q = leaf([n, heads * d], seed: seed), k = leaf([n, kvHeads * d], seed: seed + 1)
         let v = leaf([n, kvHeads * d], seed: seed + 2)
         let ref = referenceAttention(q: q.value, k: k.value, v: v.value, heads: heads, kvHeads: kvHeads, d: d, segments: segments)
-        for products in [AttentionProducts.openBLAS] + (CPUInfo.current.avx512f ? [.avx512] : []) {
+        for products in [FP32Products.openBLAS] + (CPUInfo.current.avx512f ? [.avx512] : []) {
             let y = Tape().attention(q: q, k: k, v: v, heads: heads, kvHeads: kvHeads, headDim: d, segments: segments, products: products)
             for i in 0..<ref.count { XCTAssertEqual(y.value[i], ref[i], accuracy: 1e-5, "\(products) element \(i)") }
             assertGradients(GradCheck.check([("q", q), ("k", k), ("v", v)]) {
@@ -55,7 +55,7 @@ final class AttentionGradientTests: XCTestCase {
         guard CPUInfo.current.avx512f else { throw XCTSkip("no AVX-512F on this CPU: only the OpenBLAS products run here") }
         let (heads, kvHeads, d, n) = (3, 1, 40, 150)
         let segments = [Segment(start: 0, length: 100), Segment(start: 100, length: 50)]
-        func run(_ products: AttentionProducts) -> [[Float]] {
+        func run(_ products: FP32Products) -> [[Float]] {
             let q = leaf([n, heads * d], seed: 7), k = leaf([n, kvHeads * d], seed: 8), v = leaf([n, kvHeads * d], seed: 9)
             let tape = Tape()
             let y = tape.attention(q: q, k: k, v: v, heads: heads, kvHeads: kvHeads, headDim: d, segments: segments, products: products)

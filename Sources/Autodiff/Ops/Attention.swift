@@ -13,18 +13,6 @@ public struct Segment: Sendable, Equatable {
     }
 }
 
-/// Which fp32 GEMM computes attention's products (the arithmetic stays fp32 either way).
-public enum AttentionProducts: Sendable {
-    /// OpenBLAS `sgemm`: fp32 runs, whose results must not change.
-    case openBLAS
-    /// `sgemmAVX512` (same products, another summation order): bf16 runs on CPUs with AVX-512F, where
-    /// OpenBLAS may run old SSE kernels.
-    case avx512
-
-    /// `.avx512` for a bf16 run where the CPU has AVX-512F, else `.openBLAS`.
-    public static func forRun(bf16: Bool) -> AttentionProducts { bf16 && CPUInfo.current.avx512f ? .avx512 : .openBLAS }
-}
-
 extension Tape {
     /// Causal grouped-query attention over independent segments (docs/formats.md, Forward pass).
     ///
@@ -41,7 +29,7 @@ extension Tape {
     /// result does not depend on scheduling.
     public func attention(
         q: Variable, k: Variable, v: Variable, heads: Int, kvHeads: Int, headDim d: Int, segments: [Segment],
-        products: AttentionProducts = .openBLAS
+        products: FP32Products = .openBLAS
     ) -> Variable {
         let n = q.value.rows
         precondition(heads % kvHeads == 0, "attention: \(heads) heads is not a multiple of \(kvHeads) kv heads")
@@ -100,7 +88,7 @@ struct AttentionGeometry: @unchecked Sendable {
     struct Unit { let segment: Int; let head: Int }
 
     let heads: Int, kvHeads: Int, d: Int, rep: Int
-    let products: AttentionProducts
+    let products: FP32Products
     let segments: [Segment]
     let units: [Unit]
     let maxLen: Int
@@ -108,7 +96,7 @@ struct AttentionGeometry: @unchecked Sendable {
     /// Offset of each segment's first partial block (2·len·d floats per head).
     let segmentPartialBase: [Int]
 
-    init(heads: Int, kvHeads: Int, headDim d: Int, segments: [Segment], products: AttentionProducts) {
+    init(heads: Int, kvHeads: Int, headDim d: Int, segments: [Segment], products: FP32Products) {
         self.heads = heads; self.kvHeads = kvHeads; self.d = d; self.rep = heads / kvHeads
         self.products = products
         self.segments = segments
