@@ -6,7 +6,7 @@ import Dispatch
 /// the thread that drives the step.
 public enum WorkProfile {
     public enum Kind: Int, CaseIterable, Sendable {
-        case frozenForward, frozenBackward, lora, lmHeadLoss, optimizer, attention, norms, elementwise
+        case frozenForward, frozenBackward, lora, lmHeadLoss, optimizer
 
         public var label: String {
             switch self {
@@ -20,6 +20,9 @@ public enum WorkProfile {
             case .elementwise: return "RoPE, SwiGLU, residual adds"
             }
         }
+
+        // The ops outside the GEMMs (declared apart from the kinds above, same enum).
+        case attention, norms, elementwise
     }
 
     nonisolated(unsafe) public static var enabled = false

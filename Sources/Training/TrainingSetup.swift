@@ -118,11 +118,6 @@ struct TrainingSetup {
         }
     }
 
-    /// The summation order of this run's bf16 products on this CPU (nil in fp32).
-    private static func bf16Arithmetic(_ recipe: Recipe) -> String? {
-        recipe.train.precision.resolved(for: .current) == .bf16 ? BF16Kernel.best.arithmetic.rawValue : nil
-    }
-
     /// Adapters of a run at step 0: `lora.init_from`'s (which must match the recipe's LoRA shape), else
     /// freshly initialised from the seed.
     private static func newAdapters(_ recipe: Recipe, config: LlamaConfig) throws -> LoRAAdapters {
@@ -153,5 +148,10 @@ struct TrainingSetup {
         state.totalSteps = schedule.totalSteps
         state.warmupSteps = schedule.warmupSteps
         return state
+    }
+
+    /// The summation order of this run's bf16 products on this CPU (nil in fp32).
+    private static func bf16Arithmetic(_ recipe: Recipe) -> String? {
+        recipe.train.precision.resolved(for: .current) == .bf16 ? BF16Kernel.best.arithmetic.rawValue : nil
     }
 }
