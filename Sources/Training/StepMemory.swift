@@ -7,7 +7,8 @@ import Tensors
 /// out-of-memory kill.
 ///
 /// The estimate follows what a step keeps alive (fp32 throughout, see docs/recipe.md):
-/// - base weights: the fp32 cache when it is used, else the file's 16-bit copy;
+/// - base weights: the fp32 cache when it is used, else the file's 16-bit copy; in precision bf16
+///   the packed copy instead (`bf16WeightBytes`);
 /// - adapters and AdamW: each LoRA parameter as value, gradient and two moments;
 /// - activations of the longest micro-batch: per token and layer the saved inputs of the norms,
 ///   projections, attention and SwiGLU (only the layer inputs with gradient checkpointing, plus one
@@ -20,10 +21,12 @@ public struct StepMemory: Sendable {
     public var activationBytes: Int
     public var totalBytes: Int { weightBytes + adapterBytes + activationBytes }
 
-    public init(config c: LlamaConfig, weightsInFloat32: Bool, rank: Int, targets: [Projection], tokens: Int, checkpointing: Bool) {
+    public init(config c: LlamaConfig, weightsInFloat32: Bool, rank: Int, targets: [Projection], tokens: Int, checkpointing: Bool,
+                precision: Precision = .fp32) {
         let d = c.hiddenSize, h = c.numHeads * c.headDim, g = c.numKVHeads * c.headDim, i = c.intermediateSize
         let layers = c.numLayers
         weightBytes = c.parameterCount * (weightsInFloat32 ? 4 : 2)
+        if precision == .bf16 { weightBytes = Self.bf16WeightBytes(c) }
         var loraPerLayer = 0
         for p in targets {
             let (inF, outF): (Int, Int)
@@ -53,5 +56,21 @@ public struct StepMemory: Sendable {
             activations \(mib(activationBytes))) and this machine has \(mib(available)) available. Lower lora.rank, \
             data.max_seq_len or train.batch_size, or set train.gradient_checkpointing.
             """)
+    }
+}
+
+extension StepMemory {
+    /// Base weights in precision bf16 (docs/precision.md, Memory): the packed `x·Wᵀ` panels of every
+    /// projection and of the LM head (2 bytes a weight; the stored base is released), the one scratch
+    /// the largest of them has its `dY·W` panels rebuilt into, and an untied embedding as stored (taken
+    /// as 16-bit, like the base above). A tied embedding is the LM head's panels (bf16 files; a tied
+    /// fp32 or f16 embedding keeps its stored copy too, which this leaves out).
+    static func bf16WeightBytes(_ c: LlamaConfig) -> Int {
+        let d = c.hiddenSize, h = c.numHeads * c.headDim, g = c.numKVHeads * c.headDim, i = c.intermediateSize
+        let head = c.vocabSize * d
+        let packed = c.numLayers * ((h + 2 * g) * d + h * d + 2 * i * d + i * d) + head
+        let largest = max(head, (h + 2 * g) * d, h * d, 2 * i * d, i * d)
+        let embedding = c.tieWordEmbeddings ? 0 : head
+        return 2 * (packed + largest + embedding) + 4 * (c.numLayers * 2 * d + d)
     }
 }
