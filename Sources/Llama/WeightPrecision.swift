@@ -25,12 +25,14 @@ extension LlamaWeights {
                 layer[p].packBF16()
                 layer[p].releaseBaseForBF16(fileMapped: fileMapped)
             }
+            // Released fp32 weights go back to the tensor pool: give that memory back to the system
+            // layer by layer, so the fp32 base and the panels never coexist whole.
+            BufferPool.shared.trim()
         }
         lmHead.packBF16()
         if lmHead !== embedding || lmHead.storesBF16 {
             lmHead.releaseBaseForBF16(fileMapped: fileMapped)
         }
-        // Released fp32 weights went back to the tensor pool: give that memory back to the system.
         BufferPool.shared.trim()
         return used
     }

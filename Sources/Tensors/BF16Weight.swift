@@ -66,7 +66,7 @@ public final class BF16BackwardScratch: @unchecked Sendable {
         precondition(view.wordCount <= capacity, "BF16BackwardScratch: \(view.wordCount) words needed, \(capacity) reserved")
         view.words = words!
         if holder !== view {
-            view.repackBackward(from: forward)
+            WorkProfile.measure(.bf16Repack) { view.repackBackward(from: forward) }
             holder = view
         }
         return try body(view)
