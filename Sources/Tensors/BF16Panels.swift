@@ -104,32 +104,32 @@ public final class BF16Panels: @unchecked Sendable {
     /// Forward panel F holds rows 32F…32F+31 of W; its pair block q ∈ [16P, 16P+16) is 16 × 32 words
     /// (2 KiB, contiguous), and it is exactly what backward panel P needs for its pairs p ∈ [16F, 16F+16)
     /// (also 2 KiB, contiguous). Within a block, forward word (q, c) holds W[c][2q] (low) and W[c][2q+1]
-    /// (high); backward word (p, 2q+h) is half h of forward words (q, 2p) (low) and (q, 2p+1) (high).
+    /// (high); backward word (p, 2q+h) is half h of forward words (q, 2p) (low) and (q, 2p+1) (high). Read
+    /// as 64-bit elements (two words), the block is a 16 × 16 transpose — backward element (p, q) is
+    /// forward element (q, p) — with the middle two bf16 halves of each element swapped.
     /// Split across the workers by backward panels (each written by one worker).
     func repackBackward(from forward: BF16Panels) {
         precondition(k == forward.n && n == forward.k, "repackBackward: [\(k), \(n)] panels from [\(forward.k), \(forward.n)]")
         let nr = Self.columnsPerPanel, half = nr / 2
         let kPairs = kPairs, forwardPairs = forward.kPairs, forwardPanels = forward.panels
-        let src = UnsafePointer(forward.words), dst = SendablePointer(words)
-        let box = UncheckedBox(src)
+        let box = UncheckedBox((src: UnsafeRawPointer(forward.words), dst: UnsafeMutableRawPointer(words)))
         parallelChunks(panels, minimumPerChunk: max(1, 32768 / max(1, nr * kPairs))) { range in
-            let src = box.value
+            let (src, dst) = box.value
             for panel in range {
-                let out = dst.pointer + panel * kPairs * nr
+                let out = dst + panel * kPairs * nr * 4
                 let qs = min(half, max(0, forwardPairs - panel * half))  // forward pairs behind this panel
                 for f in 0..<forwardPanels {
                     let ps = min(half, kPairs - f * half)  // backward pairs from this forward panel
                     if ps <= 0 { break }
-                    let block = src + (f * forwardPairs + panel * half) * nr
-                    let o = out + f * half * nr
+                    let block = src + (f * forwardPairs + panel * half) * nr * 4
                     for p in 0..<ps {
-                        let row = o + p * nr
+                        let row = out + (f * half + p) * nr * 4
                         for q in 0..<qs {
-                            let lo = block[q * nr + 2 * p], hi = block[q * nr + 2 * p + 1]
-                            row[2 * q] = (lo & 0xFFFF) | (hi &<< 16)
-                            row[2 * q + 1] = (lo &>> 16) | (hi & 0xFFFF_0000)
+                            let x = block.load(fromByteOffset: (q * half + p) * 8, as: UInt64.self)
+                            let swapped = (x & 0xFFFF_0000_0000_FFFF) | (x & 0x0000_0000_FFFF_0000) &<< 16 | (x & 0x0000_FFFF_0000_0000) &>> 16
+                            row.storeBytes(of: swapped, toByteOffset: q * 8, as: UInt64.self)
                         }
-                        if qs < half { (row + 2 * qs).update(repeating: 0, count: nr - 2 * qs) }
+                        if qs < half { (row + qs * 8).initializeMemory(as: UInt8.self, repeating: 0, count: (half - qs) * 8) }
                     }
                 }
             }
