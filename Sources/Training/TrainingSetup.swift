@@ -127,7 +127,7 @@ struct TrainingSetup {
         let here = recipe.train.precision == .auto
             ? "train.precision auto resolves to \(resolved.rawValue) on this CPU (\(CPUInfo.current.avx512bf16 ? "it has" : "no") AVX512_BF16)"
             : "train.precision is \(resolved.rawValue)"
-        throw TrainingError("cannot resume from \(path): it was trained with precision \(was), but \(here). Resume on a CPU where the run resolves to \(was) (or set train.precision to \(was)), or start over with --restart.")
+        throw TrainingError("cannot resume from \(path): it was trained with precision \(was), but \(here). Resume on a CPU where it resolves to \(was), or start over with --restart.")
     }
 
     /// Adapters of a run at step 0: `lora.init_from`'s (which must match the recipe's LoRA shape), else
