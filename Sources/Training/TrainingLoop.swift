@@ -125,6 +125,10 @@ extension Trainer {
             ($0["step"] as? NSNumber)?.intValue == state.step && $0["loss"] == nil && $0["eval_loss"] != nil
         } ?? false)
         var evaluatedNow = false
+        if !finalEvalLogged && !data.eval.isEmpty {
+            // A large eval set takes a while after the last step line: say what is running.
+            options.log("final evaluation: \(data.eval.count.digitsGrouped) examples")
+        }
         if finalEvalLogged {
             evalLoss = state.lastEvalLoss
         } else if let e = try evaluateAndRecord() {

@@ -18,14 +18,14 @@ struct TrainingSetup {
     let schedule: LRSchedule
     let state: TrainerState
 
-    init(recipe: Recipe, resumePoint: String?, log: (String) -> Void) throws {
+    init(recipe: Recipe, resumePoint: String?, availableMemory: Int?, log: (String) -> Void) throws {
         let config = try LlamaConfig.load(path: recipe.model)
         let tokenizer = try loadTokenizer(recipe, vocabularySize: config.vocabSize)
         let data = try TrainingSetup.prepareData(recipe, tokenizer: tokenizer, config: config)
         // Before the weights (their fp32 cache) or any adapter is allocated.
         let cacheFloat32 = TrainingSetup.shouldCacheFloat32(config)
         try TrainingSetup.memoryNeeded(recipe, config: config, data: data, weightsInFloat32: cacheFloat32)
-            .check(available: ProcessMemory.availableBytes, what: "one training step of this recipe")
+            .check(available: availableMemory, what: "one training step of this recipe")
         let model = LlamaModel(weights: try LlamaWeights.load(directory: recipe.model, config: config, cacheFloat32: cacheFloat32))
         model.weights.prepare(precision: recipe.train.precision)
         for warning in Trainer.untrainedSpecialRows(model.weights.embedding, tokenizer: tokenizer, template: recipe.data.template) {
@@ -73,7 +73,8 @@ struct TrainingSetup {
         let longest = (data.train + data.eval).lazy.map(\.count).max() ?? 0
         let perRow = recipe.data.packing ? recipe.data.maxSeqLen : longest
         return StepMemory(config: config, weightsInFloat32: weightsInFloat32, rank: recipe.lora.rank, targets: recipe.lora.targets,
-                          tokens: recipe.train.batchSize * perRow, checkpointing: recipe.train.gradientCheckpointing)
+                          rows: recipe.train.batchSize, rowLength: perRow, longestSequence: longest, threads: Threads.count,
+                          checkpointing: recipe.train.gradientCheckpointing)
     }
 
     /// Widen 16-bit base weights once when their fp32 copy takes under 40 % of physical memory.
