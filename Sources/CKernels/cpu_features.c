@@ -25,7 +25,8 @@ void ck_detect_cpu(ck_cpu_features *out) {
         out->avx2 = ((b >> 5) & 1) && ymmOS;
         out->avx512f = ((b >> 16) & 1) && zmmOS;
         out->avx512vnni = ((c >> 11) & 1) && zmmOS;
-        out->amx = ((d >> 24) & 1) && tileOS;  // AMX-TILE (AMX-BF16 is d bit 22)
+        out->amx = ((d >> 24) & 1) && tileOS;  // AMX-TILE
+        out->amxbf16 = out->amx && ((d >> 22) & 1);
         unsigned subleaves = a;
         if (subleaves >= 1) {
             __cpuid_count(7, 1, a, b, c, d);

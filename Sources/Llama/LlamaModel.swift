@@ -93,7 +93,10 @@ public final class LlamaModel: @unchecked Sendable {
         let attn: Variable                                                              // [N, H·d]
         switch context.attention {
         case .segments(let segments):
-            attn = tape.attention(q: q, k: k, v: v, heads: c.numHeads, kvHeads: c.numKVHeads, headDim: c.headDim, segments: segments)
+            // A bf16 run (its weights packed) computes attention's and LoRA's fp32 products with our AVX-512
+            // kernel where the CPU has it (docs/precision.md).
+            attn = tape.attention(q: q, k: k, v: v, heads: c.numHeads, kvHeads: c.numKVHeads, headDim: c.headDim, segments: segments,
+                                  products: .forRun(bf16: w.qkv.bf16 != nil))
         case .cache(let cache, let start):
             precondition(!tape.isRecording, "cached attention has no backward: run it on a non-recording tape")
             cache.store(keys: k.value, values: v.value, layer: layer, at: start)
@@ -114,7 +117,7 @@ public final class LlamaModel: @unchecked Sendable {
         guard let adapters, let pair = adapters.pairs[layer][p] else { return tape.linear(x, w) }
         return tape.loraLinear(x, w, a: pair.a, b: pair.b, scale: adapters.config.scale,
                                dropout: dropoutSeed == nil ? 0 : Float(adapters.config.dropout),
-                               dropoutSeed: projectionSeed(dropoutSeed ?? 0, layer: layer, p))
+                               dropoutSeed: projectionSeed(dropoutSeed ?? 0, layer: layer, p), products: .forRun(bf16: w.bf16 != nil))
     }
 
     /// Projections that read the same input, as one grouped op over their stacked weights.
@@ -125,7 +128,8 @@ public final class LlamaModel: @unchecked Sendable {
             return LoRABlock(rows: rows, a: pair.a, b: pair.b, dropoutSeed: projectionSeed(dropoutSeed ?? 0, layer: layer, p))
         }
         return tape.groupedLoRALinear(x, weight, blocks: blocks, scale: adapters?.config.scale ?? 0,
-                                      dropout: dropoutSeed == nil ? 0 : Float(adapters?.config.dropout ?? 0))
+                                      dropout: dropoutSeed == nil ? 0 : Float(adapters?.config.dropout ?? 0),
+                                      products: .forRun(bf16: weight.bf16 != nil))
     }
 
     /// Each layer and projection has its own dropout mask stream.

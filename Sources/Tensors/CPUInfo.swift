@@ -14,7 +14,10 @@ public struct CPUInfo: Sendable {
     public let avx512f: Bool
     public let avx512bf16: Bool
     public let avx512vnni: Bool
+    /// AMX tiles (AMX-TILE) with the OS saving their state.
     public let amx: Bool
+    /// AMX-BF16 (TDPBF16PS) on top of `amx`.
+    public let amxBF16: Bool
     /// `openblas_get_corename()`, e.g. "Cooperlake", "SapphireRapids", "Haswell", "Zen".
     public let blasCore: String
 
@@ -26,13 +29,13 @@ public struct CPUInfo: Sendable {
         let brandBytes = withUnsafeBytes(of: f.brand) { Array($0.prefix { $0 != 0 }) }
         brand = String(decoding: brandBytes, as: UTF8.self).trimmingCharacters(in: " ")
         avx2 = f.avx2 != 0; fma = f.fma != 0; avx512f = f.avx512f != 0
-        avx512bf16 = f.avx512bf16 != 0; avx512vnni = f.avx512vnni != 0; amx = f.amx != 0
+        avx512bf16 = f.avx512bf16 != 0; avx512vnni = f.avx512vnni != 0; amx = f.amx != 0; amxBF16 = f.amxbf16 != 0
         blasCore = openblas_get_corename().map { String(cString: $0) } ?? "unknown"
     }
 
     /// Feature names present, in a fixed order (`bench --json` "cpu_features").
     public var featureNames: [String] {
-        [("avx2", avx2), ("fma", fma), ("avx512f", avx512f), ("avx512_bf16", avx512bf16), ("avx512_vnni", avx512vnni), ("amx", amx)]
+        [("avx2", avx2), ("fma", fma), ("avx512f", avx512f), ("avx512_bf16", avx512bf16), ("avx512_vnni", avx512vnni), ("amx", amx), ("amx_bf16", amxBF16)]
             .filter(\.1).map(\.0)
     }
 

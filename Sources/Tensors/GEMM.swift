@@ -1,4 +1,5 @@
 import CBLAS
+import CKernels
 
 /// `C = alpha · op(A) · op(B) + beta · C`, row-major, through OpenBLAS `cblas_sgemm`.
 ///
@@ -63,4 +64,86 @@ func sgemmSerial(
     cblas_sgemm(
         CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
         blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
+}
+
+/// Which fp32 GEMM computes an op's products (attention, LoRA). The arithmetic is fp32 either way;
+/// the summation order is not.
+public enum FP32Products: Sendable {
+    /// OpenBLAS `sgemm`: fp32 runs, whose results must not change.
+    case openBLAS
+    /// `sgemmAVX512`: bf16 runs on CPUs with AVX-512F, where OpenBLAS may run old SSE kernels.
+    case avx512
+
+    /// `.avx512` for a bf16 run where the CPU has AVX-512F, else `.openBLAS`.
+    public static func forRun(bf16: Bool) -> FP32Products { bf16 && CPUInfo.current.avx512f ? .avx512 : .openBLAS }
+
+    /// `C = alpha · op(A) · op(B) + beta · C` like `sgemm`, with this kernel. `.avx512` takes beta 0 or
+    /// 1 only, and copies a transposed B to `[k, n]` first (the ops' transposed operands are small).
+    public func gemm(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+        alpha: Float = 1, _ a: UnsafePointer<Float>, lda: Int,
+        _ b: UnsafePointer<Float>, ldb: Int,
+        beta: Float = 0, _ c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        switch self {
+        case .openBLAS:
+            sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a, lda: lda, b, ldb: ldb, beta: beta, c, ldc: ldc)
+        case .avx512:
+            precondition(beta == 0 || beta == 1, "FP32Products.avx512: beta \(beta) is neither 0 nor 1")
+            guard transB else {
+                sgemmAVX512(transA: transA, m: m, n: n, k: k, alpha: alpha, a, lda: lda, b, ldb: ldb, accumulate: beta == 1, c, ldc: ldc)
+                return
+            }
+            let bT = Tensor(uninitialized: [max(k * n, 1)])  // pooled
+            for j in 0..<n { for p in 0..<k { bT.data[p * n + j] = b[j * ldb + p] } }
+            sgemmAVX512(transA: transA, m: m, n: n, k: k, alpha: alpha, a, lda: lda, bT.data, ldb: n, accumulate: beta == 1, c, ldc: ldc)
+        }
+    }
+}
+
+/// `C (+)= alpha · op(A) · B` in fp32 with our AVX-512 micro-kernel: each output sums its k products in
+/// order from zero with fused multiply-adds, then C = alpha·sum (+ C). B is `[k, n]` row-major (row
+/// stride `ldb`); `op(A)` is `[m, k]`, read in place (`transA`: A is `[k, m]`).
+///
+/// Split across the `Threads` workers by rows (or columns when there are few rows) as `sgemm` is; each
+/// output is computed by one worker in the same order either way. Its summation order differs from
+/// OpenBLAS's, so fp32 runs never use it (`FP32Products`). Only where `CPUInfo.current.avx512f`.
+public func sgemmAVX512(
+    transA: Bool, m: Int, n: Int, k: Int, alpha: Float = 1, _ a: UnsafePointer<Float>, lda: Int,
+    _ b: UnsafePointer<Float>, ldb: Int, accumulate: Bool, _ c: UnsafeMutablePointer<Float>, ldc: Int
+) {
+    precondition(CPUInfo.current.avx512f, "sgemmAVX512 needs AVX-512F")
+    if m == 0 || n == 0 { return }
+    let nr = Int(CK_BF16_NR), mr = Int(CK_F32_MR)
+    let aRow = transA ? 1 : lda, aCol = transA ? lda : 1
+    let box = UncheckedBox((a: a, b: b, c: c))
+    // Column panels outermost: one panel of B (k × 32) stays in cache across the row tiles.
+    func block(rows: Range<Int>, columns: Range<Int>) {
+        let (a, b, c) = box.value
+        for j in stride(from: columns.lowerBound, to: columns.upperBound, by: nr) {
+            let valid = Int32(min(nr, columns.upperBound - j))
+            var i = rows.lowerBound
+            while i < rows.upperBound {
+                let r = min(mr, rows.upperBound - i)
+                ck_f32_tile_avx512(Int32(r), k, a + i * aRow, aRow, aCol, b + j, ldb, c + i * ldc + j, ldc, valid, alpha, accumulate ? 1 : 0)
+                i += r
+            }
+        }
+    }
+    let workers = Threads.workersForGEMM(m: m, n: n, k: k)
+    if workers <= 1 {
+        block(rows: 0..<m, columns: 0..<n)
+    } else if m >= workers * mr * 2 {
+        let per = ((m + workers - 1) / workers + mr - 1) / mr * mr
+        Threads.parallelWorkers { w in
+            let lo = min(m, w * per), hi = min(m, lo + per)
+            if lo < hi { block(rows: lo..<hi, columns: 0..<n) }
+        }
+    } else {
+        let per = ((n + workers - 1) / workers + nr - 1) / nr * nr
+        Threads.parallelWorkers { w in
+            let lo = min(n, w * per), hi = min(n, lo + per)
+            if lo < hi { block(rows: 0..<m, columns: lo..<hi) }
+        }
+    }
 }

@@ -15,8 +15,14 @@ public enum WorkProfile {
             case .lora: return "LoRA (adapter GEMMs, dropout)"
             case .lmHeadLoss: return "LM head + loss forward (fp32: with its GEMM)"
             case .optimizer: return "gradient clipping + AdamW"
+            case .attention: return "attention (q·kᵀ, softmax, p·v and their backward)"
+            case .norms: return "RMSNorm"
+            case .elementwise: return "RoPE, SwiGLU, residual adds"
             }
         }
+
+        // The ops outside the GEMMs (declared apart from the kinds above, same enum).
+        case attention, norms, elementwise
     }
 
     nonisolated(unsafe) public static var enabled = false

@@ -25,6 +25,9 @@ public struct TrainerState: Codable, Sendable, Equatable {
     public var bestEvalLoss: Double?
     public var lastLoss: Double?
     public var lastEvalLoss: Double?
+    /// In precision bf16, the order in which the frozen-base products sum (`BF16Arithmetic`: the AMX
+    /// and AVX-512 kernels differ in the last bits); absent in fp32 runs and older checkpoints.
+    public var bf16Arithmetic: String?
     /// FNV-1a 64 of the math-relevant recipe keys, in hex (see `Recipe.mathFingerprint`).
     public var recipeHash = ""
     /// FNV-1a 64 of the prepared training examples and their number (absent in older checkpoints).
@@ -39,6 +42,7 @@ public struct TrainerState: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case formatVersion = "format_version", step, epoch, indexInEpoch = "index_in_epoch", seed
         case totalSteps = "total_steps", warmupSteps = "warmup_steps", baseLR = "base_lr"
+        case bf16Arithmetic = "bf16_arithmetic"
         case tokensSeen = "tokens_seen", trainedTokensSeen = "trained_tokens_seen"
         case bestEvalLoss = "best_eval_loss", lastLoss = "last_loss", lastEvalLoss = "last_eval_loss"
         case recipeHash = "recipe_hash", dataFingerprint = "data_fingerprint", modelFingerprint = "model_fingerprint", trainExamples = "train_examples"

@@ -107,6 +107,12 @@ struct TrainingSetup {
         if let was = peek.state.dataFingerprint, was != fingerprints.data {
             throw TrainingError("cannot resume from \(path): the training data changed since it was written (\(recipe.data.train) now gives \(data.train.count) examples\(peek.state.trainExamples.map { ", then \($0)" } ?? ""), fingerprint \(fingerprints.data), then \(was)). Restore the data, or start over with --restart.")
         }
+        // So would bf16 products summed in another order (the AMX kernel's instead of AVX-512's).
+        if let was = peek.state.bf16Arithmetic, was != bf16Arithmetic(recipe) {
+            let now = bf16Arithmetic(recipe).map { "sums them in the \($0) order (bf16 kernel \(BF16Kernel.best.rawValue))" } ?? "computes them in fp32"
+            let kernels = BF16Kernel.choices.filter { $0.arithmetic.rawValue == was }.map(\.rawValue).joined(separator: " or ")
+            throw TrainingError("cannot resume from \(path): its bf16 products were summed in the \(was) order (bf16 kernel \(kernels)) and this CPU \(now), which changes the results. Resume on a CPU that runs the \(kernels) kernel, or start over with --restart.")
+        }
         // The same model path with other weights (say base instead of instruct) would too.
         if let was = peek.state.modelFingerprint, was != fingerprints.model {
             throw TrainingError("cannot resume from \(path): the base model at \(recipe.model) changed since it was written (fingerprint \(fingerprints.model), then \(was)). Point \"model\" at the model the run started with, or start over with --restart.")
@@ -139,8 +145,14 @@ struct TrainingSetup {
         state.dataFingerprint = fingerprints.data
         state.modelFingerprint = fingerprints.model
         state.trainExamples = data.train.count
+        state.bf16Arithmetic = bf16Arithmetic(recipe)
         state.totalSteps = schedule.totalSteps
         state.warmupSteps = schedule.warmupSteps
         return state
+    }
+
+    /// The summation order of this run's bf16 products on this CPU (nil in fp32).
+    private static func bf16Arithmetic(_ recipe: Recipe) -> String? {
+        recipe.train.precision.resolved(for: .current) == .bf16 ? BF16Kernel.best.arithmetic.rawValue : nil
     }
 }

@@ -7,7 +7,7 @@ import Tensors
 enum KernelBench {
     static func run(threads: Int?, repeats: Int) {
         Threads.configure(threads)
-        print("cpu: \(CPUInfo.current.summary)")
+        print("cpu: \(CPUInfo.current.summary); bf16 kernel \(BF16Kernel.best.rawValue)")
         print("threads: \(Threads.count)   (best of \(repeats) runs; GFLOP/s = 2·M·K·N / time)")
         print("GEMM  M     K     N     variant  GFLOP/s")
         // (M, K, N): the SmolLM2-135M projections and a Llama-3.2-1B-sized MLP at 512 tokens.
@@ -23,17 +23,21 @@ enum KernelBench {
                 let gflops = 2.0 * Double(m * k * n) / secs / 1e9
                 print(String(format: "      %-5d %-5d %-5d %-8@ %7.1f", m, k, n, name as NSString, gflops))
             }
-            // The bf16 products (precision bf16): activations converted and packed per call, W packed once.
+            // The bf16 products (precision bf16) with every fast kernel this CPU runs: activations
+            // converted and packed per call, W packed once (as training does).
             let w = FrozenWeight(Tensor(shape: [n, k], repeating: 0.02))
-            w.packBF16()
+            let forward = BF16Panels.forward(w), backward = BF16Panels.backward(w)
             let x = Tensor(shape: [m * max(k, n)], repeating: 0.01), c = Tensor(zeros: [m * max(k, n)])
-            for (name, forward) in [("bf16 x·Wᵀ", true), ("bf16 dY·W", false)] {
-                let secs = best(repeats) {
-                    if forward { w.forwardProduct(m: m, x.data, ldx: k, c.data, ldy: n) }
-                    else { w.backwardProduct(m: m, x.data, lddy: n, c.data, lddx: k, beta: 0) }
+            for kernel in [BF16Kernel.amx, .avx512bf16] where kernel.isAvailable {
+                for (name, isForward) in [("bf16 x·Wᵀ", true), ("bf16 dY·W", false)] {
+                    let secs = best(repeats) {
+                        if isForward { bf16gemm(m: m, x.data, lda: k, forward, accumulate: false, c.data, ldc: n, kernel: kernel) }
+                        else { bf16gemm(m: m, x.data, lda: n, backward, accumulate: false, c.data, ldc: k, kernel: kernel) }
+                    }
+                    let gflops = 2.0 * Double(m * k * n) / secs / 1e9
+                    print(String(format: "      %-5d %-5d %-5d %-8@ %7.1f  (%@%@)", m, k, n, name as NSString, gflops, kernel.rawValue as NSString,
+                                 kernel == BF16Kernel.best ? ", the one training uses" : ""))
                 }
-                let gflops = 2.0 * Double(m * k * n) / secs / 1e9
-                print(String(format: "      %-5d %-5d %-5d %-8@ %7.1f  (%@ kernel)", m, k, n, name as NSString, gflops, BF16Kernel.best.rawValue as NSString))
             }
         }
         print("\nelement-wise (1M floats)       ns/element")

@@ -34,15 +34,40 @@ final class AttentionGradientTests: XCTestCase {
         return out
     }
 
+    /// Values against the reference and gradients by finite differences, with OpenBLAS's products and,
+    /// where the CPU has AVX-512F, with our AVX-512 kernel's (bf16 runs).
     func check(heads: Int, kvHeads: Int, d: Int, n: Int, segments: [Segment], seed: UInt64) {
         let q = leaf([n, heads * d], seed: seed), k = leaf([n, kvHeads * d], seed: seed + 1)
         let v = leaf([n, kvHeads * d], seed: seed + 2)
-        let y = Tape().attention(q: q, k: k, v: v, heads: heads, kvHeads: kvHeads, headDim: d, segments: segments)
         let ref = referenceAttention(q: q.value, k: k.value, v: v.value, heads: heads, kvHeads: kvHeads, d: d, segments: segments)
-        for i in 0..<ref.count { XCTAssertEqual(y.value[i], ref[i], accuracy: 1e-5, "element \(i)") }
-        assertGradients(GradCheck.check([("q", q), ("k", k), ("v", v)]) {
-            $0.attention(q: q, k: k, v: v, heads: heads, kvHeads: kvHeads, headDim: d, segments: segments)
-        }, tolerance: 1e-3)
+        for products in [FP32Products.openBLAS] + (CPUInfo.current.avx512f ? [.avx512] : []) {
+            let y = Tape().attention(q: q, k: k, v: v, heads: heads, kvHeads: kvHeads, headDim: d, segments: segments, products: products)
+            for i in 0..<ref.count { XCTAssertEqual(y.value[i], ref[i], accuracy: 1e-5, "\(products) element \(i)") }
+            assertGradients(GradCheck.check([("q", q), ("k", k), ("v", v)]) {
+                $0.attention(q: q, k: k, v: v, heads: heads, kvHeads: kvHeads, headDim: d, segments: segments, products: products)
+            }, tolerance: 1e-3)
+        }
+    }
+
+    /// The two product kernels on a long head (several row tiles, ragged column panels): same values
+    /// and gradients up to fp32 summation order.
+    func testAVX512ProductsAgreeWithOpenBLAS() throws {
+        guard CPUInfo.current.avx512f else { throw XCTSkip("no AVX-512F on this CPU: only the OpenBLAS products run here") }
+        let (heads, kvHeads, d, n) = (3, 1, 40, 150)
+        let segments = [Segment(start: 0, length: 100), Segment(start: 100, length: 50)]
+        func run(_ products: FP32Products) -> [[Float]] {
+            let q = leaf([n, heads * d], seed: 7), k = leaf([n, kvHeads * d], seed: 8), v = leaf([n, kvHeads * d], seed: 9)
+            let tape = Tape()
+            let y = tape.attention(q: q, k: k, v: v, heads: heads, kvHeads: kvHeads, headDim: d, segments: segments, products: products)
+            tape.backward(from: y, seed: randomTensor([n, heads * d], seed: 10))  // the gradient of Σ y ⊙ seed
+            return [y.value.array, q.grad!.array, k.grad!.array, v.grad!.array]
+        }
+        let blas = run(.openBLAS), ours = run(.avx512)
+        for (name, (x, y)) in zip(["output", "dq", "dk", "dv"], zip(blas, ours)) {
+            let scale = x.map { abs($0) }.max()!
+            for i in 0..<x.count { XCTAssertEqual(x[i], y[i], accuracy: 1e-5 * scale, "\(name) \(i)") }
+            XCTAssertNotEqual(x, [Float](repeating: 0, count: x.count), name)
+        }
     }
 
     func testMultiHeadNoGrouping() { check(heads: 2, kvHeads: 2, d: 4, n: 6, segments: [Segment(start: 0, length: 6)], seed: 40) }

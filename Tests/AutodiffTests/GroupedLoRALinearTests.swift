@@ -9,12 +9,12 @@ final class GroupedLoRALinearTests: XCTestCase {
     let aq = leaf([2, 6], seed: 303), bq = leaf([5, 2], seed: 304)
     let av = leaf([3, 6], seed: 305), bv = leaf([4, 3], seed: 306)
 
-    func grouped(_ tape: Tape, _ x: Variable, dropout: Float) -> [Variable] {
+    func grouped(_ tape: Tape, _ x: Variable, dropout: Float, products: FP32Products = .openBLAS) -> [Variable] {
         let stacked = FrozenWeight.stack([FrozenWeight(wq), FrozenWeight(wk), FrozenWeight(wv)]).stacked
         let y = tape.groupedLoRALinear(x, stacked, blocks: [
             LoRABlock(rows: 5, a: aq, b: bq, dropoutSeed: 11), LoRABlock(rows: 3),
             LoRABlock(rows: 4, a: av, b: bv, dropoutSeed: 12),
-        ], scale: 1.5, dropout: dropout)
+        ], scale: 1.5, dropout: dropout, products: products)
         return tape.splitColumns(y, widths: [5, 3, 4])
     }
 
@@ -50,6 +50,20 @@ final class GroupedLoRALinearTests: XCTestCase {
         })
     }
 
+    /// bf16 runs compute the adapter products with our AVX-512 fp32 kernel where the CPU has it.
+    func testGradientsWithAVX512Products() throws {
+        guard CPUInfo.current.avx512f else { throw XCTSkip("no AVX-512F on this CPU: only the OpenBLAS products run here") }
+        for dropout: Float in [0, 0.25] {
+            let x = leaf([4, inF], seed: 311)
+            assertGradients(GradCheck.check([("x", x), ("Aq", aq), ("Bq", bq), ("Av", av), ("Bv", bv)]) { tape in
+                self.joined(tape, self.grouped(tape, x, dropout: dropout, products: .avx512))
+            })
+            let blas = Tape(recording: false), ours = Tape(recording: false)
+            let yb = grouped(blas, x, dropout: dropout).flatMap(\.value.array), yo = grouped(ours, x, dropout: dropout, products: .avx512).flatMap(\.value.array)
+            for (u, v) in zip(yb, yo) { XCTAssertEqual(u, v, accuracy: 1e-5 * max(1, abs(u))) }
+        }
+    }
+
     func testEqualsSeparateProjections() {
         for dropout: Float in [0, 0.25] {
             let x = leaf([4, inF], seed: 309)
@@ -62,7 +76,7 @@ final class GroupedLoRALinearTests: XCTestCase {
                 tape.backward(from: joined(tape, parts), seed: seed)
                 return values + [x, aq, bq, av, bv].map { $0.grad!.array }
             }
-            let a = run(grouped), b = run(separate)
+            let a = run { self.grouped($0, $1, dropout: $2) }, b = run(separate)
             for (u, v) in zip(a, b) { for (p, q) in zip(u, v) { XCTAssertEqual(p, q, accuracy: 1e-5, "dropout \(dropout)") } }
         }
     }

@@ -45,6 +45,23 @@ final class LinearOpGradientTests: XCTestCase {
         XCTAssertNotEqual(y1.value.array, y2.value.array)
     }
 
+    /// bf16 runs compute the adapter products with our AVX-512 fp32 kernel where the CPU has it: the
+    /// same gradients, and the same values as OpenBLAS's up to summation order.
+    func testLoRALinearWithAVX512Products() throws {
+        guard CPUInfo.current.avx512f else { throw XCTSkip("no AVX-512F on this CPU: only the OpenBLAS products run here") }
+        let x = leaf([37, 6], seed: 40)  // more rows than one 8-row tile, a ragged last tile
+        let w = FrozenWeight(randomTensor([7, 6], seed: 41))
+        let a = leaf([3, 6], seed: 42), b = leaf([7, 3], seed: 43)
+        for dropout: Float in [0, 0.3] {
+            assertGradients(GradCheck.check([("x", x), ("A", a), ("B", b)]) {
+                $0.loraLinear(x, w, a: a, b: b, scale: 2, dropout: dropout, dropoutSeed: 99, products: .avx512)
+            })
+            let blas = Tape(recording: false).loraLinear(x, w, a: a, b: b, scale: 2, dropout: dropout, dropoutSeed: 99).value.array
+            let ours = Tape(recording: false).loraLinear(x, w, a: a, b: b, scale: 2, dropout: dropout, dropoutSeed: 99, products: .avx512).value.array
+            for (u, v) in zip(blas, ours) { XCTAssertEqual(u, v, accuracy: 1e-5 * max(1, abs(u))) }
+        }
+    }
+
     func testLoRAWithZeroBEqualsBase() {
         let x = Variable(randomTensor([4, 6], seed: 23))
         let w = FrozenWeight(randomTensor([5, 6], seed: 24))

@@ -45,9 +45,11 @@ final class BF16AutocastParityTests: XCTestCase {
         for name in fixtureNames {
             let run = try bf16Run(name)
             // Same arithmetic up to fp32 summation order, which can move an activation across a bf16
-            // rounding boundary (2⁻⁸ relative for that element): measured 5e-7 (tiny-llama32) and 2.3e-3
-            // (one tiny-llama3 tensor).
-            let spec = try compare(run, dir.appendingPathComponent("\(name).spec.safetensors").path, loss: 1e-5, gradient: 5e-3)
+            // rounding boundary (2⁻⁸ relative for that element). Measured with the avx512bf16 kernel:
+            // loss 1.2e-7 / 0, worst gradient 2.3e-3 (one tiny-llama3 tensor) / 5e-7 (tiny-llama32); with
+            // the amx kernel (another order): tiny-llama3 the same, tiny-llama32 loss 3.3e-5 and worst
+            // gradient 2.8e-3 — one such crossing.
+            let spec = try compare(run, dir.appendingPathComponent("\(name).spec.safetensors").path, loss: 1e-4, gradient: 5e-3)
             // The bound is 2e-2 per gradient; autocast's extra bf16 roundings alone (LoRA, attention,
             // linear outputs) move one tiny-llama3 gradient by 2.22e-2 from the .spec reference.
             let autocast = try compare(run, dir.appendingPathComponent("\(name).safetensors").path, loss: 2e-3, gradient: 2.5e-2)

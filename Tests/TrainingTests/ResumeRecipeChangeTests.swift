@@ -1,4 +1,5 @@
 import Foundation
+import Tensors
 import Training
 import XCTest
 
@@ -48,6 +49,34 @@ final class ResumeRecipeChangeTests: XCTestCase {
                 XCTAssertTrue(text.contains("--restart"), text)
             }
         }
+    }
+
+    /// A bf16 run records the order its bf16 products sum in (the AMX and AVX-512 kernels differ); a
+    /// resume where this CPU would sum in the other order is refused, naming both.
+    func testBF16SummationOrderChangeIsRefused() throws {
+        let dir = scratchDirectory(self, "bf16-order")
+        var object = try tinyRecipe(data: try syntheticDataset(in: dir, count: 12), output: dir + "/out")
+        setKey(&object, "train.precision", "bf16")
+        let recipe = try writeRecipe(object, to: dir + "/r.json")
+        _ = try Trainer(recipe: recipe, options: recordingOptions(TestLog(), stopAfter: 3)).run()
+        StopSignals.reset()
+        let statePath = dir + "/out/checkpoints/step-000003/trainer_state.json"
+        var state = try XCTUnwrap(JSONSerialization.jsonObject(with: try Data(contentsOf: URL(fileURLWithPath: statePath))) as? [String: Any])
+        let here = BF16Kernel.best.arithmetic
+        XCTAssertEqual(state["bf16_arithmetic"] as? String, here.rawValue)
+        let other: BF16Arithmetic = here == .tiled ? .pairwise : .tiled
+        state["bf16_arithmetic"] = other.rawValue
+        try JSONSerialization.data(withJSONObject: state).write(to: URL(fileURLWithPath: statePath))
+        XCTAssertThrowsError(try Trainer(recipe: recipe, options: quietOptions())) { error in
+            let text = error.localizedDescription
+            XCTAssertTrue(text.contains("its bf16 products were summed in the \(other.rawValue) order"), text)
+            XCTAssertTrue(text.contains("sums them in the \(here.rawValue) order (bf16 kernel \(BF16Kernel.best.rawValue))"), text)
+            XCTAssertTrue(text.contains("--restart"), text)
+        }
+        // The order this CPU uses resumes.
+        state["bf16_arithmetic"] = here.rawValue
+        try JSONSerialization.data(withJSONObject: state).write(to: URL(fileURLWithPath: statePath))
+        XCTAssertEqual(try Trainer(recipe: recipe, options: quietOptions()).state.step, 3)
     }
 
     func testCheckpointEvalLengthAndThreadChangesAreAccepted() throws {

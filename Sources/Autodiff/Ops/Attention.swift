@@ -28,23 +28,28 @@ extension Tape {
     /// columns; the kv-head sums of the backward pass are reduced afterwards in a fixed order, so the
     /// result does not depend on scheduling.
     public func attention(
-        q: Variable, k: Variable, v: Variable, heads: Int, kvHeads: Int, headDim d: Int, segments: [Segment]
+        q: Variable, k: Variable, v: Variable, heads: Int, kvHeads: Int, headDim d: Int, segments: [Segment],
+        products: FP32Products = .openBLAS
     ) -> Variable {
         let n = q.value.rows
         precondition(heads % kvHeads == 0, "attention: \(heads) heads is not a multiple of \(kvHeads) kv heads")
         precondition(q.value.columns == heads * d && k.value.columns == kvHeads * d && v.value.columns == kvHeads * d,
                      "attention: q \(q.shape), k \(k.shape), v \(v.shape) do not match heads/head_dim")
-        let geometry = AttentionGeometry(heads: heads, kvHeads: kvHeads, headDim: d, segments: segments.filter { $0.length > 0 })
+        let geometry = AttentionGeometry(heads: heads, kvHeads: kvHeads, headDim: d, segments: segments.filter { $0.length > 0 },
+                                         products: products)
         let o = Tensor(zeros: [n, heads * d])
         let lse = Tensor(uninitialized: [n, heads])
         let qp = SendablePointer(q.value.data), kp = SendablePointer(k.value.data), vp = SendablePointer(v.value.data)
         let op = SendablePointer(o.data), lp = SendablePointer(lse.data)
-        geometry.forEachUnit { unit, scratch in
-            geometry.forward(unit, q: qp.pointer, k: kp.pointer, v: vp.pointer, out: op.pointer, lse: lp.pointer, scores: scratch.0)
+        WorkProfile.measure(.attention) {
+            geometry.forEachUnit { unit, scratch in
+                geometry.forward(unit, q: qp.pointer, k: kp.pointer, v: vp.pointer, out: op.pointer, lse: lp.pointer, scores: scratch.0,
+                                 transposed: scratch.2)
+            }
         }
 
         let out = Variable(o, requiresGrad: q.requiresGrad || k.requiresGrad || v.requiresGrad)
-        record(out) { [lse] dO in
+        record(out) { [lse] dO in WorkProfile.measure(.attention) {
             // Derive pointers from the captured tensors: a pullback holding only a raw pointer would read
             // freed (and reused) storage.
             let qp = SendablePointer(q.value.data), kp = SendablePointer(k.value.data), vp = SendablePointer(v.value.data)
@@ -55,7 +60,7 @@ extension Tape {
             let dqp = SendablePointer(dq.data), pp = SendablePointer(partials.data), dop = SendablePointer(dO.data)
             geometry.forEachUnit { unit, scratch in
                 geometry.backward(unit, q: qp.pointer, k: kp.pointer, v: vp.pointer, dO: dop.pointer, lse: lp.pointer,
-                                  dq: dqp.pointer, partials: pp.pointer, p: scratch.0, dp: scratch.1)
+                                  dq: dqp.pointer, partials: pp.pointer, p: scratch.0, dp: scratch.1, transposed: scratch.2)
             }
             let ks = kvHeads * d
             let dk = Tensor(zeros: [n, ks]), dv = Tensor(zeros: [n, ks])
@@ -73,7 +78,7 @@ extension Tape {
                     beta == 0 ? dst.update(from: grad.data, count: grad.count) : axpy(1, grad.data, dst, grad.count)
                 }
             }
-        }
+        } }
         return out
     }
 }
@@ -83,6 +88,7 @@ struct AttentionGeometry: @unchecked Sendable {
     struct Unit { let segment: Int; let head: Int }
 
     let heads: Int, kvHeads: Int, d: Int, rep: Int
+    let products: FP32Products
     let segments: [Segment]
     let units: [Unit]
     let maxLen: Int
@@ -90,8 +96,9 @@ struct AttentionGeometry: @unchecked Sendable {
     /// Offset of each segment's first partial block (2·len·d floats per head).
     let segmentPartialBase: [Int]
 
-    init(heads: Int, kvHeads: Int, headDim d: Int, segments: [Segment]) {
+    init(heads: Int, kvHeads: Int, headDim d: Int, segments: [Segment], products: FP32Products) {
         self.heads = heads; self.kvHeads = kvHeads; self.d = d; self.rep = heads / kvHeads
+        self.products = products
         self.segments = segments
         units = segments.indices.flatMap { s in (0..<heads).map { Unit(segment: s, head: $0) } }
         maxLen = segments.map(\.length).max() ?? 0
@@ -104,14 +111,19 @@ struct AttentionGeometry: @unchecked Sendable {
     func partialOffset(_ u: Unit) -> Int { segmentPartialBase[u.segment] + u.head * 2 * segments[u.segment].length * d }
 
     /// Runs `body` over every unit on all threads (unit i on worker i mod threads), each worker with
-    /// its own two `[maxLen, maxLen]` scratch buffers.
-    func forEachUnit(_ body: (Unit, (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)) -> Void) {
+    /// its own two `[maxLen, maxLen]` scratch buffers and, for `.avx512` products, a `[2, d, maxLen]` one
+    /// (a kv head's K and V transposed).
+    func forEachUnit(_ body: (Unit, (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)) -> Void) {
         let workers = min(Threads.count, max(units.count, 1))
-        let scratch = (0..<workers).map { _ in (Tensor(uninitialized: [max(maxLen * maxLen, 1)]), Tensor(uninitialized: [max(maxLen * maxLen, 1)])) }
+        let transposedCount = products == .avx512 ? 2 * d * maxLen : 0
+        let scratch = (0..<workers).map { _ in
+            (Tensor(uninitialized: [max(maxLen * maxLen, 1)]), Tensor(uninitialized: [max(maxLen * maxLen, 1)]),
+             Tensor(uninitialized: [max(transposedCount, 1)]))
+        }
         func run(_ w: Int) {
             var i = w
             while i < units.count {
-                body(units[i], (scratch[w].0.data, scratch[w].1.data))
+                body(units[i], (scratch[w].0.data, scratch[w].1.data, scratch[w].2.data))
                 i += workers
             }
         }
@@ -125,16 +137,41 @@ struct AttentionGeometry: @unchecked Sendable {
         return stride(from: 0, to: len, by: t).map { $0..<min(len, $0 + t) }
     }
 
+    /// One product of a unit on the calling thread, `C (+)= alpha · op(A) · op(B)`, by `products`. For
+    /// a transposed B the `.avx512` kernel reads `bT`, the same matrix stored `[k, n]` (row stride `ldbT`).
+    private func product(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1, _ a: UnsafePointer<Float>, lda: Int,
+        _ b: UnsafePointer<Float>, ldb: Int, bT: UnsafePointer<Float>, ldbT: Int, accumulate: Bool = false,
+        _ c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        switch products {
+        case .openBLAS:
+            sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a, lda: lda, b, ldb: ldb, beta: accumulate ? 1 : 0, c, ldc: ldc)
+        case .avx512:
+            sgemmAVX512(transA: transA, m: m, n: n, k: k, alpha: alpha, a, lda: lda, transB ? bT : b, ldb: transB ? ldbT : ldb,
+                        accumulate: accumulate, c, ldc: ldc)
+        }
+    }
+
+    /// For `.avx512` products: a kv head's K (and V) rows `[len, d]` (row stride `ks`) as `[d, len]`.
+    private func transpose(_ src: UnsafePointer<Float>, ks: Int, len: Int, into dst: UnsafeMutablePointer<Float>) {
+        guard products == .avx512 else { return }
+        for j in 0..<len { for c in 0..<d { dst[c * len + j] = src[j * ks + c] } }
+    }
+
     func forward(_ u: Unit, q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
-                 out: UnsafeMutablePointer<Float>, lse: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>) {
+                 out: UnsafeMutablePointer<Float>, lse: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>,
+                 transposed: UnsafeMutablePointer<Float>) {
         let seg = segments[u.segment], len = seg.length, h = u.head, g = h / rep
         let qs = heads * d, ks = kvHeads * d
         let qh = q + seg.start * qs + h * d, kg = k + seg.start * ks + g * d, vg = v + seg.start * ks + g * d
+        let kT = transposed
+        transpose(kg, ks: ks, len: len, into: kT)
         for tile in tiles(len) {
             let (i0, i1) = (tile.lowerBound, tile.upperBound)
             // S[i0..<i1, 0..<i1] = Q·Kᵀ/√d  (row stride len)
-            sgemm(transA: false, transB: true, m: i1 - i0, n: i1, k: d, alpha: scale, qh + i0 * qs, lda: qs, kg, ldb: ks,
-                  scores + i0 * len, ldc: len)
+            product(transA: false, transB: true, m: i1 - i0, n: i1, k: d, alpha: scale, qh + i0 * qs, lda: qs, kg, ldb: ks,
+                    bT: kT, ldbT: len, scores + i0 * len, ldc: len)
             for i in tile {
                 let row = scores + i * len
                 let m = maxElement(row, i + 1)
@@ -145,34 +182,39 @@ struct AttentionGeometry: @unchecked Sendable {
                 lse[(seg.start + i) * heads + h] = m + Foundation.log(sum)
             }
             // O[i0..<i1] = P[i0..<i1, 0..<i1]·V[0..<i1]
-            sgemm(transA: false, transB: false, m: i1 - i0, n: d, k: i1, scores + i0 * len, lda: len, vg, ldb: ks,
-                  out + (seg.start + i0) * qs + h * d, ldc: qs)
+            product(transA: false, transB: false, m: i1 - i0, n: d, k: i1, scores + i0 * len, lda: len, vg, ldb: ks,
+                    bT: vg, ldbT: ks, out + (seg.start + i0) * qs + h * d, ldc: qs)
         }
     }
 
     func backward(_ u: Unit, q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, dO: UnsafePointer<Float>,
                   lse: UnsafePointer<Float>, dq: UnsafeMutablePointer<Float>, partials: UnsafeMutablePointer<Float>,
-                  p: UnsafeMutablePointer<Float>, dp: UnsafeMutablePointer<Float>) {
+                  p: UnsafeMutablePointer<Float>, dp: UnsafeMutablePointer<Float>, transposed: UnsafeMutablePointer<Float>) {
         let seg = segments[u.segment], len = seg.length, h = u.head, g = h / rep
         let qs = heads * d, ks = kvHeads * d
         let qh = q + seg.start * qs + h * d, kg = k + seg.start * ks + g * d, vg = v + seg.start * ks + g * d
         let doh = dO + seg.start * qs + h * d
         let dkPart = partials + partialOffset(u), dvPart = dkPart + len * d
         dkPart.update(repeating: 0, count: 2 * len * d)
+        let kT = transposed, vT = transposed + d * len
+        transpose(kg, ks: ks, len: len, into: kT)
+        transpose(vg, ks: ks, len: len, into: vT)
         for tile in tiles(len) {
             let (i0, i1) = (tile.lowerBound, tile.upperBound), rows = i1 - i0
             let pt = p + i0 * len, dpt = dp + i0 * len
             // P = exp(S − lse), recomputed for rows i0..<i1, keys 0..<i1.
-            sgemm(transA: false, transB: true, m: rows, n: i1, k: d, alpha: scale, qh + i0 * qs, lda: qs, kg, ldb: ks, pt, ldc: len)
+            product(transA: false, transB: true, m: rows, n: i1, k: d, alpha: scale, qh + i0 * qs, lda: qs, kg, ldb: ks,
+                    bT: kT, ldbT: len, pt, ldc: len)
             for i in tile {
                 let row = p + i * len
                 _ = expShiftSum(row, i + 1, shift: lse[(seg.start + i) * heads + h])
                 if i + 1 < i1 { (row + i + 1).update(repeating: 0, count: i1 - i - 1) }
             }
             // dV[0..<i1] += Pᵀ·dO[i0..<i1]
-            sgemm(transA: true, transB: false, m: i1, n: d, k: rows, pt, lda: len, doh + i0 * qs, ldb: qs, beta: 1, dvPart, ldc: d)
+            product(transA: true, transB: false, m: i1, n: d, k: rows, pt, lda: len, doh + i0 * qs, ldb: qs,
+                    bT: doh, ldbT: qs, accumulate: true, dvPart, ldc: d)
             // dP = dO[i0..<i1]·V[0..<i1]ᵀ
-            sgemm(transA: false, transB: true, m: rows, n: i1, k: d, doh + i0 * qs, lda: qs, vg, ldb: ks, dpt, ldc: len)
+            product(transA: false, transB: true, m: rows, n: i1, k: d, doh + i0 * qs, lda: qs, vg, ldb: ks, bT: vT, ldbT: len, dpt, ldc: len)
             // dS = P ⊙ (dP − Σ_j P⊙dP) · scale (the 1/√d of S folded in here)
             for i in tile {
                 let pr = p + i * len, dr = dp + i * len
@@ -181,8 +223,10 @@ struct AttentionGeometry: @unchecked Sendable {
                 if i + 1 < i1 { (dr + i + 1).update(repeating: 0, count: i1 - i - 1) }
             }
             // dQ[i0..<i1] = dS·K[0..<i1] ; dK[0..<i1] += dSᵀ·Q[i0..<i1]
-            sgemm(transA: false, transB: false, m: rows, n: d, k: i1, dpt, lda: len, kg, ldb: ks, dq + (seg.start + i0) * qs + h * d, ldc: qs)
-            sgemm(transA: true, transB: false, m: i1, n: d, k: rows, dpt, lda: len, qh + i0 * qs, ldb: qs, beta: 1, dkPart, ldc: d)
+            product(transA: false, transB: false, m: rows, n: d, k: i1, dpt, lda: len, kg, ldb: ks, bT: kg, ldbT: ks,
+                    dq + (seg.start + i0) * qs + h * d, ldc: qs)
+            product(transA: true, transB: false, m: i1, n: d, k: rows, dpt, lda: len, qh + i0 * qs, ldb: qs, bT: qh, ldbT: qs,
+                    accumulate: true, dkPart, ldc: d)
         }
     }
 }

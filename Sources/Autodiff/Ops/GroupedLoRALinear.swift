@@ -18,11 +18,14 @@ extension Tape {
     /// dropout — the LoRA down-projections are one GEMM too (`[N, in]·[Σr, in]ᵀ`). Each block computes
     /// exactly `loraLinear` (same math, same dropout masks); only the GEMM grouping differs.
     /// Output `[N, Σout]`, blocks side by side (split it with `splitColumns`).
-    public func groupedLoRALinear(_ x: Variable, _ w: FrozenWeight, blocks: [LoRABlock], scale s: Float, dropout p: Float = 0) -> Variable {
-        WorkProfile.measure(.lora) { groupedLoRALinearOp(x, w, blocks: blocks, scale: s, dropout: p) }
+    /// `products`: the fp32 GEMM of the adapter products (OpenBLAS in fp32 runs).
+    public func groupedLoRALinear(_ x: Variable, _ w: FrozenWeight, blocks: [LoRABlock], scale s: Float, dropout p: Float = 0,
+                                  products: FP32Products = .openBLAS) -> Variable {
+        WorkProfile.measure(.lora) { groupedLoRALinearOp(x, w, blocks: blocks, scale: s, dropout: p, products: products) }
     }
 
-    private func groupedLoRALinearOp(_ x: Variable, _ w: FrozenWeight, blocks: [LoRABlock], scale s: Float, dropout p: Float) -> Variable {
+    private func groupedLoRALinearOp(_ x: Variable, _ w: FrozenWeight, blocks: [LoRABlock], scale s: Float, dropout p: Float,
+                                     products: FP32Products) -> Variable {
         let n = x.value.rows, inF = w.columns, total = w.rows
         precondition(x.value.columns == inF && blocks.reduce(0, { $0 + $1.rows }) == total,
                      "groupedLoRALinear: x \(x.shape), W \(w.shape), block rows \(blocks.map(\.rows))")
@@ -41,7 +44,7 @@ extension Tape {
         if let aStack, let hrAll {
             var off = 0
             for block in blocks { if let a = block.a { (aStack.data + off).update(from: a.value.data, count: a.value.count); off += a.value.count } }
-            sgemm(transA: false, transB: true, m: n, n: rTotal, k: inF, x.value.data, lda: inF, aStack.data, ldb: inF, hrAll.data, ldc: rTotal)
+            products.gemm(transA: false, transB: true, m: n, n: rTotal, k: inF, x.value.data, lda: inF, aStack.data, ldb: inF, hrAll.data, ldc: rTotal)
         }
         var hrColumn = 0
         for block in blocks {
@@ -57,11 +60,11 @@ extension Tape {
                 let xd = Tensor(uninitialized: [n, inF])
                 DropoutMask.apply(seed: block.dropoutSeed, p: p, x.value.data, xd.data, count: n * inF)
                 let hr = Tensor(uninitialized: [n, r])
-                sgemm(transA: false, transB: true, m: n, n: r, k: inF, xd.data, lda: inF, a.value.data, ldb: inF, hr.data, ldc: r)
+                products.gemm(transA: false, transB: true, m: n, n: r, k: inF, xd.data, lda: inF, a.value.data, ldb: inF, hr.data, ldc: r)
                 entry = Adapted(column: column, rows: block.rows, a: a, b: b, seed: block.dropoutSeed, xDropped: xd, hr: hr, hrColumn: 0, hrStride: r)
             }
             // y[:, block] += s · Hr·Bᵀ
-            sgemm(transA: false, transB: true, m: n, n: block.rows, k: r, alpha: s, entry.hr.data + entry.hrColumn, lda: entry.hrStride,
+            products.gemm(transA: false, transB: true, m: n, n: block.rows, k: r, alpha: s, entry.hr.data + entry.hrColumn, lda: entry.hrStride,
                   b.value.data, ldb: r, beta: 1, y.data + column, ldc: total)
             adapted.append(entry)
             hrColumn += r
@@ -77,13 +80,13 @@ extension Tape {
                 let r = e.a.value.rows
                 if e.b.requiresGrad {
                     e.b.accumulateGrad { db, beta in
-                        sgemm(transA: true, transB: false, m: e.rows, n: r, k: n, alpha: s, dy.data + e.column, lda: total,
+                        products.gemm(transA: true, transB: false, m: e.rows, n: r, k: n, alpha: s, dy.data + e.column, lda: total,
                               e.hr.data + e.hrColumn, ldb: e.hrStride, beta: beta, db, ldc: r)
                     }
                 }
                 let dhr = dhrAll ?? Tensor(uninitialized: [n, r])
                 let dhrColumn = dhrAll == nil ? 0 : e.hrColumn, stride = dhrAll == nil ? r : rTotal
-                sgemm(transA: false, transB: false, m: n, n: r, k: e.rows, alpha: s, dy.data + e.column, lda: total, e.b.value.data, ldb: r,
+                products.gemm(transA: false, transB: false, m: n, n: r, k: e.rows, alpha: s, dy.data + e.column, lda: total, e.b.value.data, ldb: r,
                       dhr.data + dhrColumn, ldc: stride)
                 dhrs.append(dhr)
             }
@@ -91,7 +94,7 @@ extension Tape {
                 // dA_stack = dHrᵀ·x, one GEMM; each A takes its rows.
                 if adapted.contains(where: { $0.a.requiresGrad }) {
                     let da = Tensor(uninitialized: [rTotal, inF])
-                    sgemm(transA: true, transB: false, m: rTotal, n: inF, k: n, dhrAll.data, lda: rTotal, x.value.data, ldb: inF, da.data, ldc: inF)
+                    products.gemm(transA: true, transB: false, m: rTotal, n: inF, k: n, dhrAll.data, lda: rTotal, x.value.data, ldb: inF, da.data, ldc: inF)
                     for e in adapted where e.a.requiresGrad {
                         let src = da.data + e.hrColumn * inF, count = e.a.value.count
                         e.a.accumulateGrad { g, beta in beta == 0 ? g.update(from: src, count: count) : axpy(1, src, g, count) }
@@ -100,14 +103,14 @@ extension Tape {
                 if x.requiresGrad {
                     x.accumulateGrad { dx, beta in
                         w.backwardProduct(m: n, dy.data, lddy: total, dx, lddx: inF, beta: beta)
-                        sgemm(transA: false, transB: false, m: n, n: inF, k: rTotal, dhrAll.data, lda: rTotal, aStack.data, ldb: inF, beta: 1, dx, ldc: inF)
+                        products.gemm(transA: false, transB: false, m: n, n: inF, k: rTotal, dhrAll.data, lda: rTotal, aStack.data, ldb: inF, beta: 1, dx, ldc: inF)
                     }
                 }
             } else {
                 for (e, dhr) in zip(adapted, dhrs) where e.a.requiresGrad {
                     let r = e.a.value.rows
                     e.a.accumulateGrad { da, beta in
-                        sgemm(transA: true, transB: false, m: r, n: inF, k: n, dhr.data, lda: r, e.xDropped.data, ldb: inF, beta: beta, da, ldc: inF)
+                        products.gemm(transA: true, transB: false, m: r, n: inF, k: n, dhr.data, lda: r, e.xDropped.data, ldb: inF, beta: beta, da, ldc: inF)
                     }
                 }
                 if x.requiresGrad {
@@ -116,7 +119,7 @@ extension Tape {
                         for (e, dhr) in zip(adapted, dhrs) {
                             let r = e.a.value.rows
                             let t = Tensor(uninitialized: [n, inF])
-                            sgemm(transA: false, transB: false, m: n, n: inF, k: r, dhr.data, lda: r, e.a.value.data, ldb: inF, t.data, ldc: inF)
+                            products.gemm(transA: false, transB: false, m: n, n: inF, k: r, dhr.data, lda: r, e.a.value.data, ldb: inF, t.data, ldc: inF)
                             DropoutMask.apply(seed: e.seed, p: p, t.data, t.data, count: n * inF)
                             axpy(1, t.data, dx, n * inF)
                         }

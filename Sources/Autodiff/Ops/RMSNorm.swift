@@ -10,15 +10,17 @@ extension Tape {
         let y = Tensor(uninitialized: x.shape)
         let rho = Tensor(uninitialized: [n])
         let xp = x.value.data, wp = weight.data, yp = y.data, rp = rho.data
-        for row in 0..<n {
-            let xr = xp + row * c
-            let r = 1 / (dot(xr, xr, c) / Float(c) + eps).squareRoot()
-            rp[row] = r
-            let yr = yp + row * c
-            for i in 0..<c { yr[i] = wp[i] * (xr[i] * r) }
+        WorkProfile.measure(.norms) {
+            for row in 0..<n {
+                let xr = xp + row * c
+                let r = 1 / (dot(xr, xr, c) / Float(c) + eps).squareRoot()
+                rp[row] = r
+                let yr = yp + row * c
+                for i in 0..<c { yr[i] = wp[i] * (xr[i] * r) }
+            }
         }
         let out = Variable(y, requiresGrad: x.requiresGrad)
-        record(out) { dy in
+        record(out) { dy in WorkProfile.measure(.norms) {
             // Capture the tensors (not only their pointers) so their storage outlives the forward pass.
             let xp = x.value.data, wp = weight.data, rp = rho.data
             x.accumulateGrad { dx, beta in
@@ -35,7 +37,7 @@ extension Tape {
                     }
                 }
             }
-        }
+        } }
         return out
     }
 }

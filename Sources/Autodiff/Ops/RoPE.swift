@@ -12,13 +12,15 @@ extension Tape {
         precondition(x.value.columns == heads * d, "rope: x \(x.shape) is not [N, \(heads)·\(d)]")
         precondition(cos.count == n * half && sin.count == n * half, "rope: tables must be [\(n), \(half)]")
         let y = Tensor(uninitialized: x.shape)
-        Self.rotate(x.value.data, y.data, rows: n, heads: heads, d: d, cos: cos.data, sin: sin.data, sign: 1, accumulate: false)
+        WorkProfile.measure(.elementwise) {
+            Self.rotate(x.value.data, y.data, rows: n, heads: heads, d: d, cos: cos.data, sin: sin.data, sign: 1, accumulate: false)
+        }
         let out = Variable(y, requiresGrad: x.requiresGrad)
-        record(out) { dy in
+        record(out) { dy in WorkProfile.measure(.elementwise) {
             x.accumulateGrad { dx, beta in
                 Self.rotate(dy.data, dx, rows: n, heads: heads, d: d, cos: cos.data, sin: sin.data, sign: -1, accumulate: beta != 0)
             }
-        }
+        } }
         return out
     }
 

@@ -9,7 +9,7 @@ extension Tape {
         let n = gate.value.count
         let h = Tensor(uninitialized: gate.shape)
         let gp = gate.value.data, upp = up.value.data, hp = SendablePointer(h.data)
-        parallelChunks(n) { range in
+        WorkProfile.measure(.elementwise) { parallelChunks(n) { range in
             var i = range.lowerBound
             let one = V16(repeating: 1)
             while i + 16 <= range.upperBound {
@@ -24,9 +24,9 @@ extension Tape {
                 hp.pointer[i] = g * sig * upp[i]
                 i += 1
             }
-        }
+        } }
         let out = Variable(h, requiresGrad: gate.requiresGrad || up.requiresGrad)
-        record(out) { [gate, up] dh in
+        record(out) { [gate, up] dh in WorkProfile.measure(.elementwise) {
             let gp = gate.value.data, upp = up.value.data
             let dgT = gate.requiresGrad ? Tensor(uninitialized: gate.shape) : nil
             let duT = up.requiresGrad ? Tensor(uninitialized: up.shape) : nil
@@ -52,7 +52,7 @@ extension Tape {
             }
             if let dgT { gate.accumulateGrad { g, beta in beta == 0 ? g.update(from: dgT.data, count: n) : axpy(1, dgT.data, g, n) } }
             if let duT { up.accumulateGrad { g, beta in beta == 0 ? g.update(from: duT.data, count: n) : axpy(1, duT.data, g, n) } }
-        }
+        } }
         return out
     }
 }

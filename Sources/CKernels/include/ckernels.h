@@ -1,13 +1,15 @@
 #ifndef LLAMA_SFT_CKERNELS_H
 #define LLAMA_SFT_CKERNELS_H
-// The few things Swift cannot express: cpuid/xgetbv and the AVX512_BF16 dot-product instruction.
+// The few things Swift cannot express: cpuid/xgetbv, the AVX512_BF16 dot-product instruction, the
+// AMX tile instructions and an AVX-512 fp32 micro-kernel (Swift's SIMD types do not reach 512-bit FMAs
+// in a portable build).
 // Everything above these (packing, blocking, threading, dispatch) is Swift (Sources/Tensors).
 #include <stddef.h>
 #include <stdint.h>
 
 /// CPU features usable by this process (the CPU has them and the OS saves their register state).
 typedef struct {
-    int avx2, fma, avx512f, avx512bf16, avx512vnni, amx;
+    int avx2, fma, avx512f, avx512bf16, avx512vnni, amx, amxbf16;
     char brand[49];  // cpuid brand string, NUL-terminated ("" when the CPU has none)
 } ck_cpu_features;
 
@@ -23,5 +25,34 @@ enum { CK_BF16_NR = 32, CK_BF16_MR = 8 };
 /// from zero, 1 from the current C. Only call when ck_detect_cpu reported avx512bf16.
 void ck_bf16_tile_avx512(int rows, size_t k_pairs, const uint32_t *a, size_t lda,
                          const uint32_t *b, float *c, size_t ldc, int n_valid, int accumulate);
+
+
+/// Rows per fp32 micro-tile (columns: CK_BF16_NR).
+enum { CK_F32_MR = 8 };
+
+/// C[i, 0..<n_valid] = alpha · Σ_p A(i, p) · B[p, 0..<n_valid] (+ C[i, ·] when `accumulate`) for
+/// `rows` ≤ CK_F32_MR rows and n_valid ≤ 32 columns, fp32 with AVX-512 FMAs: each output sums its k
+/// products in order from zero with one fused multiply-add each, then C = alpha·sum (+ C, fused).
+/// A(i, p) is a[i·a_row + p·a_col] (so A or Aᵀ can be read in place); B row p at b + p·ldb.
+/// Only call when ck_detect_cpu reported avx512f.
+void ck_f32_tile_avx512(int rows, size_t k, const float *a, size_t a_row, size_t a_col,
+                        const float *b, size_t ldb, float *c, size_t ldc, int n_valid,
+                        float alpha, int accumulate);
+
+/// Asks Linux for the AMX tile state (once per process is enough; threads that already exist are
+/// covered too). 1 when tiles may be used, 0 when the OS refused or this is not x86-64 Linux.
+int ck_amx_enable(void);
+
+/// Loads the calling thread's tile configuration (eight 16×64-byte tiles); pair with ck_amx_end on the
+/// same thread. Only after ck_amx_enable() returned 1 on a CPU with AMX-BF16.
+void ck_amx_begin(void);
+void ck_amx_end(void);
+
+/// C[i, 0..<n_valid] (+)= Σ_p A[i, pair p] · B[pair p, :] for `rows` ≤ 2·16 rows, with TDPBF16PS, k in
+/// groups of 16 pairs (see bf16_amx.c for the arithmetic). Operands as for ck_bf16_tile_avx512, but A's
+/// rows are read in whole groups of 16: rows up to the next multiple of 16 (up to 32) must be readable.
+/// Call between ck_amx_begin and ck_amx_end.
+void ck_bf16_tile_amx(int rows, size_t k_pairs, const uint32_t *a, size_t lda,
+                      const uint32_t *b, float *c, size_t ldc, int n_valid, int accumulate);
 
 #endif
