@@ -131,7 +131,7 @@ extension Trainer {
         }
         if finalEvalLogged {
             evalLoss = state.lastEvalLoss
-        } else if let e = try evaluateAndRecord() {
+        } else if let e = try evaluateAndRecord(stoppable: true) {
             evalLoss = e
             evaluatedNow = true
             try metrics?.append(["step": state.step, "eval_loss": e, "eval_ppl": Foundation.exp(e)])
