@@ -89,8 +89,8 @@ public enum StepBenchmark {
         let bf16 = o.bf16 ?? (o.shape == "llama3-8b")
         let storage: LlamaWeights.StorageType = quantized ? .q4_K : bf16 ? .bf16 : .f32
         log("shape \(o.shape): \(config.parameterCount.digitsGrouped) parameters, \(storage.rawValue) base, seq \(o.seq) × batch \(o.batch), trained fraction \(o.trainedFraction), r=\(o.rank), threads \(Threads.count)\(o.gradientCheckpointing ? ", gradient checkpointing" : "")")
-        try StepMemory(config: config, weightsInFloat32: storage == .f32, rank: o.rank, targets: Projection.allCases, tokens: o.seq * o.batch,
-                       checkpointing: o.gradientCheckpointing, precision: o.precision.resolved())
+        try StepMemory(config: config, weightsInFloat32: storage == .f32, rank: o.rank, targets: Projection.allCases, rows: o.batch, rowLength: o.seq,
+                       longestSequence: o.seq, threads: Threads.count, checkpointing: o.gradientCheckpointing, precision: o.precision.resolved())
             .check(available: ProcessMemory.availableBytes, what: "bench \(o.shape) at --seq \(o.seq) --batch \(o.batch)")
         let weights = LlamaWeights.random(config: config, seed: 1, storage: storage, distribution: .uniform)
         let model = LlamaModel(weights: weights)

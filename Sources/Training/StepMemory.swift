@@ -12,24 +12,30 @@ import Tensors
 /// - adapters and AdamW: each LoRA parameter as value, gradient and two moments;
 /// - activations of the longest micro-batch: per token and layer the saved inputs of the norms,
 ///   projections, attention and SwiGLU (only the layer inputs with gradient checkpointing, plus one
-///   layer recomputed), and the LM head's logits and their gradient.
+///   layer recomputed), and the LM head's logits and their gradient;
+/// - attention scratch: each thread's two `[L, L]` score buffers for the longest sequence L (one
+///   example, or one document of a packed row), which is what a single very long example costs.
 /// It is an estimate meant to catch impossible settings (rank 100000, a 100000-token pack), not to
-/// budget to the last MiB.
+/// budget to the last MiB. It is computed in floating point and saturates, so absurd settings
+/// (a batch of 2^62 rows) are refused rather than overflowing here.
 public struct StepMemory: Sendable {
     public var weightBytes: Int
     public var adapterBytes: Int
     public var activationBytes: Int
-    public var totalBytes: Int { weightBytes + adapterBytes + activationBytes }
+    public var attentionScratchBytes: Int
+    public var totalBytes: Int { [weightBytes, adapterBytes, activationBytes, attentionScratchBytes].reduce(0) { $0.addingReportingOverflow($1).overflow ? .max : $0 + $1 } }
 
-    public init(config c: LlamaConfig, weightsInFloat32: Bool, rank: Int, targets: [Projection], tokens: Int, checkpointing: Bool,
-                precision: Precision = .fp32) {
-        let d = c.hiddenSize, h = c.numHeads * c.headDim, g = c.numKVHeads * c.headDim, i = c.intermediateSize
-        let layers = c.numLayers
-        weightBytes = c.parameterCount * (weightsInFloat32 ? 4 : 2)
+    /// `rows` micro-batch rows of `rowLength` tokens each; `longestSequence` is the longest stretch that
+    /// attends within itself (at most `rowLength`).
+    public init(config c: LlamaConfig, weightsInFloat32: Bool, rank: Int, targets: [Projection], rows: Int, rowLength: Int,
+                longestSequence: Int, threads: Int, checkpointing: Bool, precision: Precision = .fp32) {
+        let d = Double(c.hiddenSize), h = Double(c.numHeads * c.headDim), g = Double(c.numKVHeads * c.headDim)
+        let i = Double(c.intermediateSize), layers = Double(c.numLayers), r = Double(rank)
+        weightBytes = StepMemory.saturated(Double(c.parameterCount) * (weightsInFloat32 ? 4 : 2))
         if precision == .bf16 { weightBytes = Self.bf16WeightBytes(c) }
-        var loraPerLayer = 0
+        var loraPerLayer = 0.0
         for p in targets {
-            let (inF, outF): (Int, Int)
+            let (inF, outF): (Double, Double)
             switch p {
             case .q: (inF, outF) = (d, h)
             case .k, .v: (inF, outF) = (d, g)
@@ -37,15 +43,20 @@ public struct StepMemory: Sendable {
             case .gate, .up: (inF, outF) = (d, i)
             case .down: (inF, outF) = (i, d)
             }
-            loraPerLayer += rank * (inF + outF)
+            loraPerLayer += r * (inF + outF)
         }
-        adapterBytes = layers * loraPerLayer * 4 * 4
+        adapterBytes = StepMemory.saturated(layers * loraPerLayer * 4 * 4)
         // Floats saved per token in one layer: two norms and residuals (4d), q/k/v and attention output
         // (2h + 2g), gate/up/SwiGLU (3i), and each adapted projection's low-rank activation (r).
-        let perTokenLayer = 4 * d + 2 * h + 2 * g + 3 * i + rank * targets.count
+        let perTokenLayer = 4 * d + 2 * h + 2 * g + 3 * i + r * Double(targets.count)
         let layerFloats = checkpointing ? layers * d + perTokenLayer : layers * perTokenLayer
-        activationBytes = tokens * (layerFloats + 2 * c.vocabSize) * 4
+        let tokens = Double(rows) * Double(rowLength)
+        activationBytes = StepMemory.saturated(tokens * (layerFloats + 2 * Double(c.vocabSize)) * 4)
+        let longest = Double(min(longestSequence, rowLength))
+        attentionScratchBytes = StepMemory.saturated(Double(max(1, threads)) * 2 * longest * longest * 4)
     }
+
+    private static func saturated(_ bytes: Double) -> Int { bytes < 0x1p62 ? Int(bytes) : 1 << 62 }
 
     /// Throws when the estimate exceeds `available` bytes, naming the parts and what to change.
     public func check(available: Int?, what: String) throws {
@@ -53,8 +64,9 @@ public struct StepMemory: Sendable {
         func mib(_ b: Int) -> String { "\(b >> 20) MiB" }
         throw TrainingError("""
             \(what) needs about \(mib(totalBytes)) (base weights \(mib(weightBytes)), adapters and AdamW \(mib(adapterBytes)), \
-            activations \(mib(activationBytes))) and this machine has \(mib(available)) available. Lower lora.rank, \
-            data.max_seq_len or train.batch_size, or set train.gradient_checkpointing.
+            activations \(mib(activationBytes)), attention scratch \(mib(attentionScratchBytes))) and this machine has \
+            \(mib(available)) available. Lower lora.rank, data.max_seq_len or train.batch_size, or set \
+            train.gradient_checkpointing.
             """)
     }
 }

@@ -18,7 +18,7 @@ struct TrainingSetup {
     let schedule: LRSchedule
     let state: TrainerState
 
-    init(recipe: Recipe, resumePoint: String?, log: (String) -> Void) throws {
+    init(recipe: Recipe, resumePoint: String?, availableMemory: Int?, log: (String) -> Void) throws {
         let config = try LlamaConfig.load(path: recipe.model)
         let tokenizer = try loadTokenizer(recipe, vocabularySize: config.vocabSize)
         let data = try TrainingSetup.prepareData(recipe, tokenizer: tokenizer, config: config)
@@ -29,7 +29,7 @@ struct TrainingSetup {
         // their stored form and keeps only the packed copy: an fp32 cache would only cost memory.
         let cacheFloat32 = precision == .fp32 && TrainingSetup.shouldCacheFloat32(config)
         try TrainingSetup.memoryNeeded(recipe, config: config, data: data, weightsInFloat32: cacheFloat32, precision: precision)
-            .check(available: ProcessMemory.availableBytes, what: "one training step of this recipe")
+            .check(available: availableMemory, what: "one training step of this recipe")
         let model = LlamaModel(weights: try LlamaWeights.load(directory: recipe.model, config: config, cacheFloat32: cacheFloat32))
         model.weights.prepare(precision: precision)
         for warning in Trainer.untrainedSpecialRows(model.weights.embedding, tokenizer: tokenizer, template: recipe.data.template) {
@@ -79,7 +79,8 @@ struct TrainingSetup {
         let longest = (data.train + data.eval).lazy.map(\.count).max() ?? 0
         let perRow = recipe.data.packing ? recipe.data.maxSeqLen : longest
         return StepMemory(config: config, weightsInFloat32: weightsInFloat32, rank: recipe.lora.rank, targets: recipe.lora.targets,
-                          tokens: recipe.train.batchSize * perRow, checkpointing: recipe.train.gradientCheckpointing, precision: precision)
+                          rows: recipe.train.batchSize, rowLength: perRow, longestSequence: longest, threads: Threads.count,
+                          checkpointing: recipe.train.gradientCheckpointing, precision: precision)
     }
 
     /// Widen 16-bit base weights once when their fp32 copy takes under 40 % of physical memory.

@@ -9,8 +9,10 @@ import XCTest
 final class StepMemoryPrecisionTests: XCTestCase {
     func testBF16WeightsOfLlama3_8BAreCountedFromTheArchitecture() {
         let c = StepBenchmark.shapes["llama3-8b"]!
-        let fp32 = StepMemory(config: c, weightsInFloat32: false, rank: 8, targets: Projection.allCases, tokens: 512, checkpointing: true)
-        let bf16 = StepMemory(config: c, weightsInFloat32: false, rank: 8, targets: Projection.allCases, tokens: 512, checkpointing: true,
+        let fp32 = StepMemory(config: c, weightsInFloat32: false, rank: 8, targets: Projection.allCases, rows: 1, rowLength: 512,
+                              longestSequence: 512, threads: 2, checkpointing: true)
+        let bf16 = StepMemory(config: c, weightsInFloat32: false, rank: 8, targets: Projection.allCases, rows: 1, rowLength: 512,
+                              longestSequence: 512, threads: 2, checkpointing: true,
                               precision: .bf16)
         // Per layer: q, k, v (4096 + 2·1024 rows), o, gate and up (2·14336 rows), down; 4096 columns but down's 14336.
         let projections = 32 * ((4096 + 2 * 1024) * 4096 + 4096 * 4096 + 2 * 14336 * 4096 + 4096 * 14336)
@@ -25,7 +27,8 @@ final class StepMemoryPrecisionTests: XCTestCase {
     func testATiedEmbeddingIsTheLMHeadsPanels() {
         let c = StepBenchmark.shapes["smollm2-135m"]!
         XCTAssertTrue(c.tieWordEmbeddings)
-        let bf16 = StepMemory(config: c, weightsInFloat32: true, rank: 8, targets: Projection.allCases, tokens: 512, checkpointing: false,
+        let bf16 = StepMemory(config: c, weightsInFloat32: true, rank: 8, targets: Projection.allCases, rows: 1, rowLength: 512,
+                              longestSequence: 512, threads: 2, checkpointing: false,
                               precision: .bf16)
         let d = 576, i = 1536, head = 49152 * d
         let projections = 30 * ((d + 2 * 192) * d + d * d + 2 * i * d + i * d)
