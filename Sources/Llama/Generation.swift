@@ -3,6 +3,13 @@ import Foundation
 import Seeds
 import Tensors
 
+/// A prompt `generate` cannot run on.
+public struct GenerationError: LocalizedError, Sendable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var errorDescription: String? { message }
+}
+
 /// Keys (already rotated) and values of the tokens seen so far, per layer `[capacity, G·d]`, so
 /// generating a token costs one token's forward pass instead of the whole sequence's.
 public final class KVCache {
@@ -157,8 +164,15 @@ extension LlamaModel {
 
     /// Generates after `prompt` until a stop id, `maxNewTokens`, or `onToken` returning false.
     /// Returns the generated ids (a final stop id included); `sampler` moves on by one draw per id.
+    /// Throws, before any work, for an empty prompt, a prompt id outside the vocabulary (it would
+    /// index past the embedding table) or a negative `maxNewTokens`.
     public func generate(prompt: [Int], maxNewTokens: Int, stop: Set<Int>, sampler: inout Sampler,
-                         onToken: (Int) -> Bool = { _ in true }) -> [Int] {
+                         onToken: (Int) -> Bool = { _ in true }) throws -> [Int] {
+        guard !prompt.isEmpty else { throw GenerationError("the prompt is empty: give at least one token (a chat prompt starts with the template's begin-of-text token)") }
+        if let (position, id) = prompt.enumerated().first(where: { $0.element < 0 || $0.element >= config.vocabSize }) {
+            throw GenerationError("prompt token \(position) is id \(id), outside the model's vocabulary 0..<\(config.vocabSize): was the prompt made by this model's own tokenizer?")
+        }
+        guard maxNewTokens >= 0 else { throw GenerationError("maxNewTokens is \(maxNewTokens); it must be 0 or more") }
         let cache = KVCache(config: config, capacity: prompt.count + maxNewTokens)
         var logits = extend(prompt, cache: cache)
         var out: [Int] = []

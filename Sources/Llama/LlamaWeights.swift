@@ -14,6 +14,10 @@ public struct LayerWeights: Sendable {
     public let gateUp: FrozenWeight
 
     public init(inputNorm: Tensor, postAttentionNorm: Tensor, projections: [Projection: FrozenWeight]) {
+        // The fp32 parts the previous layer copied into its stacks went back to the tensor pool when
+        // the loader dropped them: return them to the system, or a loaded model holds its q, k, v,
+        // gate and up twice until the pool is trimmed.
+        BufferPool.shared.trim()
         self.inputNorm = inputNorm
         self.postAttentionNorm = postAttentionNorm
         var p = projections

@@ -2,7 +2,8 @@
 ///
 /// Base weights are never trained (docs/architecture.md, "fp32 master weights"). A bf16/f16 weight stays in the memory-mapped
 /// file and is widened to fp32 when an op needs it (`withFloat32`), into a scratch buffer released
-/// right after; an fp32 weight (or a widened cache) is used in place.
+/// right after; an fp32 weight (or a widened cache) is used in place. In precision bf16 a weight's
+/// packed panels become its only copy (`releaseBaseForBF16`, docs/precision.md).
 public final class FrozenWeight: @unchecked Sendable {
     public enum Storage {
         case float32(Tensor)
@@ -15,13 +16,17 @@ public final class FrozenWeight: @unchecked Sendable {
         case stacked([FrozenWeight])
         /// Rows in a format only a higher layer can decode (GGUF quantized blocks), decoded per use.
         case encoded(EncodedRows)
+        /// Rows `firstRow…` of a weight packed for the bf16 kernel (its `x·Wᵀ` panels), the only copy
+        /// once the stored base was released: read back as those bf16 values, widened.
+        case bf16Panels(BF16Panels, firstRow: Int)
     }
 
     public let rows: Int
     public let columns: Int
-    public let storage: Storage
+    /// Set once at load; replaced only by `releaseBaseForBF16` (before training uses the weight).
+    public internal(set) var storage: Storage
     /// Keeps the owner of a borrowed pointer (a file mapping, or the stacked matrix) alive.
-    private let owner: AnyObject?
+    var owner: AnyObject?
     /// The weight packed for the bf16 kernel (precision bf16); the products use it when set.
     public internal(set) var bf16: BF16Weight?
 
@@ -74,6 +79,8 @@ public final class FrozenWeight: @unchecked Sendable {
                 offset += part.count
             }
         case .encoded(let rows): rows.decodeAll(rowCount: self.rows, columns: columns, into: dst)
+        case .bf16Panels:
+            for r in 0..<rows { copyRow(r, to: dst + r * columns) }
         }
     }
 
@@ -91,6 +98,7 @@ public final class FrozenWeight: @unchecked Sendable {
                 row -= part.rows
             }
         case .encoded(let rows): rows.decode(r, 1, dst)
+        case .bf16Panels(let panels, let firstRow): panels.copyForwardRow(firstRow + r, to: dst)
         }
     }
 

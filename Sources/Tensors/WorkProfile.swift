@@ -6,12 +6,13 @@ import Dispatch
 /// the thread that drives the step.
 public enum WorkProfile {
     public enum Kind: Int, CaseIterable, Sendable {
-        case frozenForward, frozenBackward, lora, lmHeadLoss, optimizer
+        case frozenForward, frozenBackward, bf16Repack, lora, lmHeadLoss, optimizer
 
         public var label: String {
             switch self {
             case .frozenForward: return "frozen GEMM forward (x·Wᵀ; in bf16 the LM head's too)"
             case .frozenBackward: return "frozen GEMM backward (dY·W; in bf16 the LM head's too)"
+            case .bf16Repack: return "bf16 dY·W panels rebuilt from the x·Wᵀ panels"
             case .lora: return "LoRA (adapter GEMMs, dropout)"
             case .lmHeadLoss: return "LM head + loss forward (fp32: with its GEMM)"
             case .optimizer: return "gradient clipping + AdamW"

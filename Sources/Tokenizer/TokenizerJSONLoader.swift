@@ -63,7 +63,17 @@ enum TokenizerJSONLoader {
             ids.append((id, key))
             largestID = max(largestID, id)
         }
+        let largestVocabID = largestID
         for token in added { largestID = max(largestID, token.id) }
+        // Every table below (and the token store's hash table) is sized by the largest id: a few-KB file
+        // naming id 44444519 made the loader allocate 3.7 GB. Real vocabularies are dense from 0, so
+        // ids far beyond the number of tokens mean a damaged file.
+        let entries = vocab.count + added.count
+        guard largestID < 4 * entries + 1024 else {
+            let key = largestID == largestVocabID ? "\(keys.vocab)[\(quoted(ids.first { $0.id == largestID }!.key))]" : "added_tokens"
+            throw TokenizerError.malformedJSON(path: path, key: key, reason:
+                "id \(largestID) is far beyond the \(entries) tokens the file defines; ids run from 0 without large gaps. Is the file damaged?")
+        }
         var tokens = [[UInt8]?](repeating: nil, count: largestID + 1)
         var tokenKeys = [String?](repeating: nil, count: largestID + 1)
         var indexed = [Bool](repeating: false, count: largestID + 1)

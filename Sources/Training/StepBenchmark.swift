@@ -90,8 +90,9 @@ public enum StepBenchmark {
         let storage: LlamaWeights.StorageType = quantized ? .q4_K : bf16 ? .bf16 : .f32
         log("shape \(o.shape): \(config.parameterCount.digitsGrouped) parameters, \(storage.rawValue) base, seq \(o.seq) × batch \(o.batch), trained fraction \(o.trainedFraction), r=\(o.rank), threads \(Threads.count)\(o.gradientCheckpointing ? ", gradient checkpointing" : "")")
         try StepMemory(config: config, weightsInFloat32: storage == .f32,
-                       encodedWeightBytes: storage == .q4_K ? LlamaWeights.randomQ4KBytes(config: config) : nil, rank: o.rank, targets: Projection.allCases, tokens: o.seq * o.batch,
-                       checkpointing: o.gradientCheckpointing)
+                       encodedWeightBytes: storage == .q4_K ? LlamaWeights.randomQ4KBytes(config: config) : nil, rank: o.rank,
+                       targets: Projection.allCases, rows: o.batch, rowLength: o.seq, longestSequence: o.seq, threads: Threads.count,
+                       checkpointing: o.gradientCheckpointing, precision: o.precision.resolved())
             .check(available: ProcessMemory.availableBytes, what: "bench \(o.shape) at --seq \(o.seq) --batch \(o.batch)")
         let weights = LlamaWeights.random(config: config, seed: 1, storage: storage, distribution: .uniform)
         let model = LlamaModel(weights: weights)

@@ -33,6 +33,10 @@ public struct TrainOptions {
     /// The processes training this model together (one, unless started by mpirun): rank 0 alone
     /// owns the output directory (docs/distributed.md).
     public var world: any Communicator = SingleProcess()
+    /// Caps the memory a step may plan to use below what the system reports as available (nil: the
+    /// system's figure alone). Tests set it to check the out-of-memory refusal without a model the
+    /// size of the machine.
+    public var memoryLimit: Int?
     public init() {}
 }
 
@@ -85,7 +89,8 @@ public final class Trainer {
         let inputs = [recipe.model, recipe.tokenizer, recipe.data.train, recipe.data.eval, recipe.lora.initFrom].compactMap { $0 }
         directory = options.world.rank == 0
             ? try RunDirectory(path: recipe.outputDir, inputs: inputs, restart: options.restart, resume: options.resume, log: options.log) : nil
-        let setup = try TrainingSetup(recipe: recipe, resumePoint: directory?.resumePoint, log: options.log)
+        let available = [ProcessMemory.availableBytes, options.memoryLimit].compactMap { $0 }.min()
+        let setup = try TrainingSetup(recipe: recipe, resumePoint: directory?.resumePoint, availableMemory: available, log: options.log)
         model = setup.model
         data = setup.data
         adapters = setup.adapters

@@ -35,6 +35,9 @@ public struct TrainerState: Codable, Sendable, Equatable {
     /// Fingerprint of the base model's config and tensors (see `RunFingerprints`).
     public var modelFingerprint: String?
     public var trainExamples: Int?
+    /// The precision the run computed with, as resolved on its CPU (`fp32` or `bf16`; `train.precision`
+    /// `auto` resolves per CPU). Absent in older checkpoints.
+    public var precision: String?
     public var elapsedSeconds = 0.0
 
     public init() {}
@@ -46,6 +49,7 @@ public struct TrainerState: Codable, Sendable, Equatable {
         case tokensSeen = "tokens_seen", trainedTokensSeen = "trained_tokens_seen"
         case bestEvalLoss = "best_eval_loss", lastLoss = "last_loss", lastEvalLoss = "last_eval_loss"
         case recipeHash = "recipe_hash", dataFingerprint = "data_fingerprint", modelFingerprint = "model_fingerprint", trainExamples = "train_examples"
+        case precision
         case elapsedSeconds = "elapsed_seconds"
     }
 }

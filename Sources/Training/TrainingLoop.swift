@@ -125,9 +125,13 @@ extension Trainer {
             ($0["step"] as? NSNumber)?.intValue == state.step && $0["loss"] == nil && $0["eval_loss"] != nil
         } ?? false)
         var evaluatedNow = false
+        if !finalEvalLogged && !data.eval.isEmpty {
+            // A large eval set takes a while after the last step line: say what is running.
+            options.log("final evaluation: \(data.eval.count.digitsGrouped) examples")
+        }
         if finalEvalLogged {
             evalLoss = state.lastEvalLoss
-        } else if let e = try evaluateAndRecord() {
+        } else if let e = try evaluateAndRecord(stoppable: true) {
             evalLoss = e
             evaluatedNow = true
             try metrics?.append(["step": state.step, "eval_loss": e, "eval_ppl": Foundation.exp(e)])

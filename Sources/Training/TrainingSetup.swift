@@ -18,17 +18,21 @@ struct TrainingSetup {
     let schedule: LRSchedule
     let state: TrainerState
 
-    init(recipe: Recipe, resumePoint: String?, log: (String) -> Void) throws {
+    init(recipe: Recipe, resumePoint: String?, availableMemory: Int?, log: (String) -> Void) throws {
         let config = try LlamaConfig.load(path: recipe.model)
         let tokenizer = try loadTokenizer(recipe, vocabularySize: config.vocabSize)
         let data = try TrainingSetup.prepareData(recipe, tokenizer: tokenizer, config: config)
-        // Before the weights (their fp32 cache) or any adapter is allocated.
-        let cacheFloat32 = TrainingSetup.shouldCacheFloat32(config)
+        // What this CPU makes of train.precision (auto: bf16 iff AVX512_BF16): a resume must get the same.
+        let precision = recipe.train.precision.resolved()
+        if let resumePoint { try TrainingSetup.checkPrecision(resumePoint, recipe: recipe, resolved: precision) }
+        // Before the weights (their fp32 cache) or any adapter is allocated. bf16 packs the weights from
+        // their stored form and keeps only the packed copy: an fp32 cache would only cost memory.
+        let cacheFloat32 = precision == .fp32 && TrainingSetup.shouldCacheFloat32(config)
         try TrainingSetup.memoryNeeded(recipe, config: config, data: data, weightsInFloat32: cacheFloat32,
-                                       encodedWeightBytes: try LlamaWeights.encodedBytes(path: recipe.model))
-            .check(available: ProcessMemory.availableBytes, what: "one training step of this recipe")
+                                       encodedWeightBytes: try LlamaWeights.encodedBytes(path: recipe.model), precision: precision)
+            .check(available: availableMemory, what: "one training step of this recipe")
         let model = LlamaModel(weights: try LlamaWeights.load(directory: recipe.model, config: config, cacheFloat32: cacheFloat32))
-        model.weights.prepare(precision: recipe.train.precision)
+        model.weights.prepare(precision: precision)
         for warning in Trainer.untrainedSpecialRows(model.weights.embedding, tokenizer: tokenizer, template: recipe.data.template) {
             log("warning: " + warning)
         }
@@ -63,7 +67,9 @@ struct TrainingSetup {
         self.adapters = adapters
         self.optimizer = optimizer
         self.schedule = schedule
-        self.state = TrainingSetup.state(recipe, loaded: loaded, data: data, fingerprints: fingerprints, schedule: schedule)
+        var state = TrainingSetup.state(recipe, loaded: loaded, data: data, fingerprints: fingerprints, schedule: schedule)
+        state.precision = precision.rawValue
+        self.state = state
         if let loaded {
             log("resuming from \(loaded.path) (step \(loaded.state.step) of \(total), epoch \(loaded.state.epoch), batch \(loaded.state.indexInEpoch))")
         }
@@ -71,12 +77,13 @@ struct TrainingSetup {
 
     /// The memory estimate of a step on the longest micro-batch this data makes.
     static func memoryNeeded(_ recipe: Recipe, config: LlamaConfig, data: PreparedData, weightsInFloat32: Bool,
-                             encodedWeightBytes: Int? = nil) -> StepMemory {
+                             encodedWeightBytes: Int? = nil, precision: Precision) -> StepMemory {
         let longest = (data.train + data.eval).lazy.map(\.count).max() ?? 0
         let perRow = recipe.data.packing ? recipe.data.maxSeqLen : longest
         return StepMemory(config: config, weightsInFloat32: weightsInFloat32, encodedWeightBytes: encodedWeightBytes,
                           rank: recipe.lora.rank, targets: recipe.lora.targets,
-                          tokens: recipe.train.batchSize * perRow, checkpointing: recipe.train.gradientCheckpointing)
+                          rows: recipe.train.batchSize, rowLength: perRow, longestSequence: longest, threads: Threads.count,
+                          checkpointing: recipe.train.gradientCheckpointing, precision: precision)
     }
 
     /// Widen 16-bit base weights once when their fp32 copy takes under 40 % of physical memory.
@@ -119,6 +126,18 @@ struct TrainingSetup {
         if let was = peek.state.modelFingerprint, was != fingerprints.model {
             throw TrainingError("cannot resume from \(path): the base model at \(recipe.model) changed since it was written (fingerprint \(fingerprints.model), then \(was)). Point \"model\" at the model the run started with, or start over with --restart.")
         }
+    }
+
+    /// The precision a checkpoint was trained with (as resolved on its CPU) must be the one this resume
+    /// resolves to: `auto` can resolve differently on another CPU. (A changed `train.precision` value is
+    /// refused with the other math keys.) Checkpoints written before the precision was recorded pass.
+    static func checkPrecision(_ path: String, recipe: Recipe, resolved: Precision) throws {
+        let peek = try Checkpoints.load(path, parameterNames: [])
+        guard peek.recipe.train.precision == recipe.train.precision, let was = peek.state.precision, was != resolved.rawValue else { return }
+        let here = recipe.train.precision == .auto
+            ? "train.precision auto resolves to \(resolved.rawValue) on this CPU (\(CPUInfo.current.avx512bf16 ? "it has" : "no") AVX512_BF16)"
+            : "train.precision is \(resolved.rawValue)"
+        throw TrainingError("cannot resume from \(path): it was trained with precision \(was), but \(here). Resume on a CPU where it resolves to \(was), or start over with --restart.")
     }
 
     /// Adapters of a run at step 0: `lora.init_from`'s (which must match the recipe's LoRA shape), else

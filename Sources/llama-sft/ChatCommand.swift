@@ -51,12 +51,6 @@ enum ChatCommand {
         @discardableResult func reply(to text: String) -> Bool {
             messages.append(Message(role: .user, content: text))
             let ids = renderer.render(messages, addGenerationPrompt: true).ids
-            // A tokenizer that is not the model's can make ids past its embedding table.
-            if let bad = ids.first(where: { $0 < 0 || $0 >= model.config.vocabSize }) {
-                printError("llama-sft chat: error: the tokenizer at \(modelDir) made token id \(bad), outside the model's vocabulary 0..<\(model.config.vocabSize); is it the model's own tokenizer?")
-                messages.removeLast()
-                return false
-            }
             // Attention cost grows with the square of the length: past the model's context the reply
             // would be slow and meaningless. Refuse the turn and say why.
             var budget = maxNew
@@ -70,12 +64,19 @@ enum ChatCommand {
             }
             var decoder = StreamingDecoder(tokenizer: tokenizer)
             var generated: [Int] = []
-            _ = model.generate(prompt: ids, maxNewTokens: budget, stop: stop, sampler: &sampler) { id in
-                generated.append(id)
-                if !stop.contains(id) {
-                    FileHandle.standardOutput.write(Data(decoder.append(id).utf8))
+            do {
+                _ = try model.generate(prompt: ids, maxNewTokens: budget, stop: stop, sampler: &sampler) { id in
+                    generated.append(id)
+                    if !stop.contains(id) {
+                        FileHandle.standardOutput.write(Data(decoder.append(id).utf8))
+                    }
+                    return true
                 }
-                return true
+            } catch {
+                // A tokenizer that is not the model's can make ids past its embedding table.
+                printError("llama-sft chat: error: \(error.localizedDescription) (tokenizer: \(modelDir)); this turn is dropped.")
+                messages.removeLast()
+                return false
             }
             FileHandle.standardOutput.write(Data((decoder.finish() + "\n").utf8))
             let answer = generated.filter { !stop.contains($0) }

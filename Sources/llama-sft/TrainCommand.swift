@@ -25,6 +25,9 @@ enum TrainCommand {
         options.resume = a.value("resume")
         options.restart = a.flag("restart")
         options.progressBar = isatty(STDOUT_FILENO) == 1
+        // Into a file or a pipe (`| tee run.log`, a job scheduler's log) every line goes out when it is
+        // printed, not when a 4 KiB buffer fills: the log shows where a long run is.
+        if !options.progressBar { options.log = { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) } }
         options.world = world
         if world.rank != 0 {  // rank 0 speaks for the job
             options.log = { _ in }

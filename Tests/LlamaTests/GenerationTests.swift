@@ -29,23 +29,43 @@ final class GenerationTests: XCTestCase {
         let model = try f.model()
         let prompt = Array(f.sequences[1].prefix(6))
         var greedy = Sampler(temperature: 0)
-        let a = model.generate(prompt: prompt, maxNewTokens: 8, stop: [], sampler: &greedy)
+        let a = try model.generate(prompt: prompt, maxNewTokens: 8, stop: [], sampler: &greedy)
         XCTAssertEqual(a.count, 8)
         XCTAssertEqual(greedy.draws, 8)
-        XCTAssertEqual(model.generate(prompt: prompt, maxNewTokens: 8, stop: [], sampler: &greedy), a)
+        XCTAssertEqual(try model.generate(prompt: prompt, maxNewTokens: 8, stop: [], sampler: &greedy), a)
         // Stopping on the first generated id ends at once.
         var once = Sampler(temperature: 0)
-        XCTAssertEqual(model.generate(prompt: prompt, maxNewTokens: 8, stop: [a[0]], sampler: &once), [a[0]])
+        XCTAssertEqual(try model.generate(prompt: prompt, maxNewTokens: 8, stop: [a[0]], sampler: &once), [a[0]])
         // Sampling is reproducible for a seed.
         let s = Sampler(temperature: 1, topP: 0.9, seed: 5)
         var s1 = s, s2 = s
-        let first = model.generate(prompt: prompt, maxNewTokens: 8, stop: [], sampler: &s1)
-        XCTAssertEqual(first, model.generate(prompt: prompt, maxNewTokens: 8, stop: [], sampler: &s2))
+        let first = try model.generate(prompt: prompt, maxNewTokens: 8, stop: [], sampler: &s1)
+        XCTAssertEqual(first, try model.generate(prompt: prompt, maxNewTokens: 8, stop: [], sampler: &s2))
         // The stream moved on by one draw per token: a second chat turn does not replay the first one's draws.
         XCTAssertEqual(s1.draws, 8)
         var stream = Sampler(temperature: 1, topP: 1, seed: 5)
         let flat = [Float](repeating: 0, count: 1000)
         XCTAssertNotEqual(stream.next(flat), stream.next(flat))
+    }
+
+    /// A prompt the model cannot embed is refused before any work (it used to index past the
+    /// embedding table), naming the position, the id and the vocabulary.
+    func testPromptsOutsideTheVocabularyAreRefused() throws {
+        let f = try GoldenFixture("tiny-llama32")
+        let model = try f.model()
+        let v = model.config.vocabSize
+        var sampler = Sampler(temperature: 0)
+        for (prompt, phrase) in [([1, 5, v], "prompt token 2 is id \(v), outside the model's vocabulary 0..<\(v)"),
+                                 ([-1, 5], "prompt token 0 is id -1, outside the model's vocabulary 0..<\(v)"),
+                                 ([], "the prompt is empty")] {
+            XCTAssertThrowsError(try model.generate(prompt: prompt, maxNewTokens: 4, stop: [], sampler: &sampler), "\(prompt)") { error in
+                XCTAssertTrue(error.localizedDescription.contains(phrase), error.localizedDescription)
+            }
+        }
+        XCTAssertThrowsError(try model.generate(prompt: [1, 5], maxNewTokens: -1, stop: [], sampler: &sampler))
+        XCTAssertEqual(sampler.draws, 0, "nothing was generated")
+        // The last id of the vocabulary is a valid prompt.
+        XCTAssertEqual(try model.generate(prompt: [1, v - 1], maxNewTokens: 2, stop: [], sampler: &sampler).count, 2)
     }
 
     /// The nucleus taken from the heap is the one a full sort gives: same tokens, same order, ties by

@@ -101,6 +101,33 @@ final class LoadingErrorTests: XCTestCase {
         guard case .inconsistentVocabulary(_, "model.merges[0]", _)? = loadError(badMerge) else { return XCTFail("wrong error") }
     }
 
+    /// Ids far beyond the number of tokens (a vocabulary entry or an added token) are refused before the
+    /// id-indexed tables are allocated. The fuzzer's input that made the loader allocate 3.7 GB is kept in
+    /// Fuzz/regressions/tokenizer-json/ and replayed here.
+    func testIdsFarBeyondTheTokenCountAreRefused() throws {
+        let farVocab = try tinyJSON { _, model in
+            var vocab = model["vocab"] as! [String: Any]
+            vocab["ab"] = 44_444_519
+            model["vocab"] = vocab
+        }
+        guard case .malformedJSON(_, "model.vocab[\"ab\"]", let reason)? = loadError(farVocab) else { return XCTFail("wrong error") }
+        XCTAssertTrue(reason.contains("id 44444519 is far beyond"), reason)
+        let farAdded = try tinyJSON { json, _ in
+            json["added_tokens"] = [["id": (1 << 31) - 1, "content": "<|far|>", "special": true]]
+        }
+        guard case .malformedJSON(_, "added_tokens", _)? = loadError(farAdded) else { return XCTFail("wrong error") }
+
+        let regressions = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Fuzz/regressions/tokenizer-json")
+        let inputs = try FileManager.default.contentsOfDirectory(atPath: regressions.path)
+        XCTAssertFalse(inputs.isEmpty)
+        for name in inputs {
+            let copy = try writeText(try String(contentsOf: regressions.appendingPathComponent(name), encoding: .utf8), "tokenizer.json")
+            guard case .malformedJSON(_, _, let reason)? = loadError(copy) else { return XCTFail("\(name): wrong error") }
+            XCTAssertTrue(reason.contains("far beyond"), "\(name): \(reason)")
+        }
+    }
+
     func testOtherModelTypes() throws {
         for type in ["WordPiece", "Unigram", "WordLevel"] {
             let path = try tinyJSON { _, model in model["type"] = type }

@@ -1,5 +1,6 @@
 import Foundation
 import Llama
+import SafeTensors
 import Training
 import XCTest
 
@@ -144,6 +145,29 @@ final class CheckpointTests: XCTestCase {
         options.resume = dir + "/nowhere"
         XCTAssertThrowsError(try Trainer(recipe: partial.recipe, options: options)) { error in
             XCTAssertTrue(error.localizedDescription.contains("--resume \(dir)/nowhere: not a complete checkpoint"), error.localizedDescription)
+        }
+    }
+
+    /// An optimizer.safetensors whose moments do not match the adapter's tensors (another rank's, or a
+    /// hand-edited file) is a clear error on resume, never an out-of-bounds write in AdamW.
+    func testOptimizerStateThatDoesNotFitTheAdapterIsRefused() throws {
+        let dir = scratchDirectory(self, "optimizer-shape")
+        let (stopped, _) = try run(dir, every: 2, keepLast: 3, options: recordingOptions(TestLog(), stopAfter: 2))
+        StopSignals.reset()
+        let path = dir + "/out/checkpoints/step-000002/optimizer.safetensors"
+        let file = try SafeTensorsFile(path: path)
+        let shrunk = try XCTUnwrap(file.names.sorted().first { $0.hasPrefix("v.") })
+        let tensors = try file.names.sorted().map { name -> TensorToWrite in
+            let values = try file.float32Array(name)
+            // One second moment loses its last element: the shape no longer matches its adapter tensor.
+            return name == shrunk ? .float32(name: name, shape: [values.count - 1], data: Array(values.dropLast()))
+                                  : .float32(name: name, shape: file.info(name)!.shape, data: values)
+        }
+        try SafeTensorsWriter.write(tensors, metadata: file.metadata, to: path)
+        XCTAssertThrowsError(try Trainer(recipe: stopped.recipe, options: quietOptions())) { error in
+            let text = error.localizedDescription
+            XCTAssertTrue(text.contains("optimizer.safetensors does not fit its adapter"), text)
+            XCTAssertTrue(text.contains("--resume") && text.contains("--restart"), "says what to do: \(text)")
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// The `llama-sft` executable that `swift test` builds beside the test bundle. Missing is a failure,
@@ -125,6 +126,21 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.output)
         XCTAssertFalse(r.output.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x07 || $0.value == 0x9B }, r.output)
         XCTAssertTrue(r.output.contains("\\u{1B}]0;pwned"), r.output)
+    }
+
+    /// A tokenizer that is not the model's (Llama 3's, 128256 ids, beside the 1024-token quickstart
+    /// model) makes ids past the embedding table: the turn is refused with the id and the vocabulary.
+    func testAChatPromptWithIdsOutsideTheVocabularyIsRefused() throws {
+        let dir = scratchDirectory(self, "cli-chat-vocab")
+        let fm = FileManager.default
+        for name in ["config.json", "generation_config.json", "model.safetensors", "tokenizer_config.json"] {
+            try fm.createSymbolicLink(atPath: dir + "/" + name, withDestinationPath: model + "/" + name)
+        }
+        try fm.createSymbolicLink(atPath: dir + "/tokenizer.json", withDestinationPath: try SharedFixtures.path("assets/llama3-tokenizer/tokenizer.json").path)
+        let r = try run(["chat", "--model", dir, "--prompt", "winter hobbies", "--max-new-tokens", "2"])
+        XCTAssertFalse(r.trapped, r.output)
+        XCTAssertEqual(r.status, 1, r.output)
+        XCTAssertTrue(r.output.contains("outside the model's vocabulary 0..<1024"), r.output)
     }
 
     func testAChatPromptPastTheContextIsRefusedQuickly() throws {

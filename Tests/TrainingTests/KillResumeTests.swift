@@ -173,4 +173,38 @@ final class KillResumeTests: XCTestCase {
         _ = try resumed.run()
         try assertSameRun(straight, resumed, "after SIGINT, SIGTERM and a double SIGINT")
     }
+
+    /// SIGINT while the final evaluation runs: it stops at the next eval batch (a whole evaluation of
+    /// these 500 long examples would append its eval line to metrics.jsonl), writes no adapter, keeps
+    /// the last step's checkpoint loadable and exits 130 like a SIGINT anywhere else. The process says
+    /// when the final evaluation starts; the signal is sent once that line is in its output.
+    func testSIGINTDuringTheFinalEvaluationStopsBetweenEvalBatches() throws {
+        let dir = scratchDirectory(self, "final-eval")
+        let out = dir + "/out"
+        var object = try tinyRecipe(data: try syntheticDataset(in: dir, count: 4), output: out)
+        setKey(&object, "data.eval", try syntheticDataset(in: dir, name: "eval.jsonl", count: 500, lengths: 200...250, seed: 2))
+        setKey(&object, "data.max_seq_len", 256)
+        setKey(&object, "train.batch_size", 1)
+        let recipePath = dir + "/recipe.json"
+        try writeRecipe(object, to: recipePath)
+        let log = dir + "/final-eval.log"
+        let p = try start(recipePath, log: log)
+        func output() -> String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
+        let deadline = Date().addingTimeInterval(120)
+        while p.isRunning && Date() < deadline && !output().contains("final evaluation: 500 examples") { usleep(500) }
+        XCTAssertTrue(p.isRunning, "ended before the signal: \(output())")
+        kill(p.processIdentifier, SIGINT)
+        p.waitUntilExit()
+        let text = output()
+        XCTAssertEqual(p.terminationReason, .exit, text)
+        XCTAssertEqual(p.terminationStatus, 130, text)
+        XCTAssertTrue(text.contains("stopped by SIGINT after step 4 of 4; checkpoint written."), text)
+        XCTAssertFalse(text.contains("done:"), text)
+        XCTAssertEqual(stepLines(out), 4)
+        let metrics = try String(contentsOfFile: out + "/metrics.jsonl", encoding: .utf8)
+        XCTAssertFalse(metrics.contains("eval_loss"), "the evaluation was cut short, so no eval loss is recorded: \(metrics)")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/adapter"), "a stopped run writes no final adapter")
+        XCTAssertEqual(Checkpoints.latest(out), Checkpoints.directory(out) + "/" + Checkpoints.name(step: 4), text)
+        try assertLatestLoads(out, "after SIGINT in the final evaluation")
+    }
 }

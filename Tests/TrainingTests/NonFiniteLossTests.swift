@@ -27,6 +27,45 @@ final class NonFiniteLossTests: XCTestCase {
         XCTAssertEqual(try metricsLines(dir + "/out"), [], "no metrics line for the failed step")
     }
 
+    /// An eval loss that is not finite is reported and not recorded: the run finishes and metrics.jsonl
+    /// and trainer_state.json stay valid JSON. The base model is the golden tiny-llama3 (untied
+    /// embeddings) with input-embedding row 2 set to NaN: the training ids (3..<512) never use it, so
+    /// the training loss stays finite, while every eval record has a 2 in its prompt.
+    func testNonFiniteEvalLossIsReportedNotRecorded() throws {
+        let dir = scratchDirectory(self, "nan-eval")
+        let golden = try goldenDir("tiny-llama3"), model = dir + "/model"
+        try FileManager.default.createDirectory(atPath: model, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: golden + "/config.json", toPath: model + "/config.json")
+        let file = try SafeTensorsFile(path: golden + "/model.safetensors")
+        let tensors = try file.names.sorted().map { name -> TensorToWrite in
+            var values = try file.float32Array(name)
+            let shape = file.info(name)!.shape
+            if name == "model.embed_tokens.weight" { for j in 0..<shape[1] { values[2 * shape[1] + j] = .nan } }
+            return .float32(name: name, shape: shape, data: values)
+        }
+        try SafeTensorsWriter.write(tensors, metadata: file.metadata, to: model + "/model.safetensors")
+        let ids = [5, 2, 9, 11, 13, 17, 19, 23]
+        let record = String(decoding: try JSONSerialization.data(withJSONObject: ["input_ids": ids, "labels": [-100, -100] + ids.dropFirst(2)]), as: UTF8.self)
+        try (record + "\n" + record + "\n").write(toFile: dir + "/eval.jsonl", atomically: true, encoding: .utf8)
+
+        var object = try tinyRecipe(data: try syntheticDataset(in: dir, count: 8), output: dir + "/out")  // 4 steps
+        setKey(&object, "model", model)
+        setKey(&object, "data.eval", dir + "/eval.jsonl")
+        setKey(&object, "eval.every_steps", 2)
+        let log = TestLog()
+        let summary = try Trainer(recipe: try writeRecipe(object, to: dir + "/r.json"), options: recordingOptions(log)).run()
+        XCTAssertEqual(summary.steps, 4)
+        XCTAssertNotNil(summary.adapterDir, log.text)
+        XCTAssertNil(summary.evalLoss)
+        // Before the first step, at step 2, and the final evaluation.
+        XCTAssertEqual(log.lines.filter { $0.contains("the eval loss is nan; not recorded") }.count, 3, log.text)
+        let lines = try metricsLines(dir + "/out")
+        XCTAssertEqual(lines.filter { $0.loss != nil }.count, 4)
+        XCTAssertEqual(lines.filter { $0.evalLoss != nil }, [])
+        let state = try String(contentsOfFile: try XCTUnwrap(Checkpoints.latest(dir + "/out")) + "/trainer_state.json", encoding: .utf8)
+        XCTAssertFalse(state.lowercased().contains("nan"), state)
+    }
+
     /// A finished run (good adapter, checkpoint at step 6), extended with a larger max_steps, from a
     /// checkpoint whose adapter (`poisonAdapter`) or AdamW second moment got NaN values.
     func extendPoisonedRun(poisonAdapter: Bool, to maxSteps: Int = 9) throws -> (dir: String, error: String, goodAdapter: Data, checkpoint: Data) {

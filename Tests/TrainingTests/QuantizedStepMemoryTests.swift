@@ -24,15 +24,15 @@ final class QuantizedStepMemoryTests: XCTestCase {
         let big = try XCTUnwrap(StepBenchmark.shapes["llama3-8b"])
         let encoded = LlamaWeights.randomQ4KBytes(config: big)
         let q4k = StepMemory(config: big, weightsInFloat32: false, encodedWeightBytes: encoded, rank: 16, targets: Projection.allCases,
-                             tokens: 512, checkpointing: true)
-        let bf16 = StepMemory(config: big, weightsInFloat32: false, rank: 16, targets: Projection.allCases, tokens: 512, checkpointing: true)
+                             rows: 1, rowLength: 512, longestSequence: 512, threads: 2, checkpointing: true)
+        let bf16 = StepMemory(config: big, weightsInFloat32: false, rank: 16, targets: Projection.allCases, rows: 1, rowLength: 512, longestSequence: 512, threads: 2, checkpointing: true)
         // Encoded bytes plus the fp32 LM head while it is widened for use.
         XCTAssertEqual(q4k.weightBytes, encoded + 128256 * 4096 * 4)
         XCTAssertLessThan(q4k.weightBytes, bf16.weightBytes)
         XCTAssertLessThan(q4k.totalBytes, 12 << 30, "8B at seq 512 with checkpointing must fit in 12 GiB")
         // An fp32 cache (a small GGUF base is dequantized once at load) is counted as fp32 whatever the file.
         let cached = StepMemory(config: big, weightsInFloat32: true, encodedWeightBytes: encoded, rank: 16, targets: Projection.allCases,
-                                tokens: 512, checkpointing: true)
+                                rows: 1, rowLength: 512, longestSequence: 512, threads: 2, checkpointing: true)
         XCTAssertEqual(cached.weightBytes, big.parameterCount * 4)
     }
 }
