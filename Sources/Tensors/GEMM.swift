@@ -117,15 +117,28 @@ public func sgemmAVX512(
     let nr = Int(CK_BF16_NR), mr = Int(CK_F32_MR)
     let aRow = transA ? 1 : lda, aCol = transA ? lda : 1
     let box = UncheckedBox((a: a, b: b, c: c))
-    // Column panels outermost: one panel of B (k × 32) stays in cache across the row tiles.
-    func block(rows: Range<Int>, columns: Range<Int>) {
+    func tile(_ i: Int, _ r: Int, _ j: Int, _ valid: Int) {
         let (a, b, c) = box.value
-        for j in stride(from: columns.lowerBound, to: columns.upperBound, by: nr) {
-            let valid = Int32(min(nr, columns.upperBound - j))
+        ck_f32_tile_avx512(Int32(r), k, a + i * aRow, aRow, aCol, b + j, ldb, c + i * ldc + j, ldc, Int32(valid), alpha, accumulate ? 1 : 0)
+    }
+    func block(rows: Range<Int>, columns: Range<Int>) {
+        if k <= 32 {
+            // A short k (a LoRA rank): the time goes into reading and writing C, so sweep C row tile by
+            // row tile along its rows; all of B (k rows) stays in cache.
             var i = rows.lowerBound
             while i < rows.upperBound {
                 let r = min(mr, rows.upperBound - i)
-                ck_f32_tile_avx512(Int32(r), k, a + i * aRow, aRow, aCol, b + j, ldb, c + i * ldc + j, ldc, valid, alpha, accumulate ? 1 : 0)
+                for j in stride(from: columns.lowerBound, to: columns.upperBound, by: nr) { tile(i, r, j, min(nr, columns.upperBound - j)) }
+                i += r
+            }
+            return
+        }
+        // Column panels outermost: one panel of B (k × 32) stays in cache across the row tiles.
+        for j in stride(from: columns.lowerBound, to: columns.upperBound, by: nr) {
+            var i = rows.lowerBound
+            while i < rows.upperBound {
+                let r = min(mr, rows.upperBound - i)
+                tile(i, r, j, min(nr, columns.upperBound - j))
                 i += r
             }
         }
@@ -144,6 +157,96 @@ public func sgemmAVX512(
         Threads.parallelWorkers { w in
             let lo = min(n, w * per), hi = min(n, lo + per)
             if lo < hi { block(rows: 0..<m, columns: lo..<hi) }
+        }
+    }
+}
+
+/// `C (+)= alpha · A · Bᵀ` for a narrow C (a LoRA rank wide) in fp32 with our AVX-512 dot-product
+/// micro-kernel: A `[m, k]` and B `[n, k]` are both read along k (row strides `lda`, `ldb`), so a
+/// rank-8 output keeps the vector units as busy as a wide one. Each output sums its k products in 16
+/// lanes (lane l takes p ≡ l mod 16, in order, with fused multiply-adds), then adds the lanes in a fixed
+/// tree; C = alpha·sum (+ C, fused). Split across the `Threads` workers by rows of C; each output is
+/// computed by one worker in the same order either way. Its summation order differs from OpenBLAS's,
+/// so fp32 runs never use it. Only where `CPUInfo.current.avx512f`.
+public func sgemmNarrowAVX512(
+    m: Int, n: Int, k: Int, alpha: Float = 1, _ a: UnsafePointer<Float>, lda: Int,
+    _ b: UnsafePointer<Float>, ldb: Int, accumulate: Bool, _ c: UnsafeMutablePointer<Float>, ldc: Int
+) {
+    precondition(CPUInfo.current.avx512f, "sgemmNarrowAVX512 needs AVX-512F")
+    if m == 0 || n == 0 { return }
+    let mr = Int(CK_DOT_MR), nr = 8
+    let box = UncheckedBox((a: a, b: b, c: c))
+    // Column groups outermost: the group's rows of B (8 × k) stay in cache across the row tiles.
+    func block(rows: Range<Int>) {
+        let (a, b, c) = box.value
+        for j in stride(from: 0, to: n, by: nr) {
+            let cols = Int32(min(nr, n - j))
+            var i = rows.lowerBound
+            while i < rows.upperBound {
+                let r = min(mr, rows.upperBound - i)
+                ck_f32_dots_avx512(Int32(r), cols, k, a + i * lda, lda, b + j * ldb, ldb, c + i * ldc + j, ldc, alpha, accumulate ? 1 : 0)
+                i += r
+            }
+        }
+    }
+    let workers = Threads.workersForGEMM(m: m, n: n, k: k)
+    if workers <= 1 || m < workers * mr * 4 {
+        block(rows: 0..<m)
+    } else {
+        let per = ((m + workers - 1) / workers + mr - 1) / mr * mr
+        Threads.parallelWorkers { w in
+            let lo = min(m, w * per), hi = min(m, lo + per)
+            if lo < hi { block(rows: lo..<hi) }
+        }
+    }
+}
+
+/// Rows of B per pass of `sgemmTallAVX512` (fixed: it is part of the summation order).
+public let tallKBlock = 32
+
+/// `C (+)= alpha · Aᵀ · B` for a C only a few LoRA ranks tall and a long k (the token count): A
+/// `[k, m]`, B `[k, n]`, both row-major (row strides `lda`, `ldb`). The weight gradients `dBᵀ = Hrᵀ·dY`
+/// and `dA = dHrᵀ·X̃`. Walks k in blocks of `tallKBlock` rows, each block across all of C, so B is read
+/// row by row (a panel-by-panel walk down a long k jumps a whole row stride per float read, which the
+/// hardware prefetchers do not follow and which collapses at power-of-two strides). Each output: per
+/// block, its products summed in order from zero with FMAs, then C = alpha·blockSum + C (the first block
+/// of a fresh C: alpha·blockSum). Split across the `Threads` workers by columns of C; the blocks do not
+/// depend on the split. Only where `CPUInfo.current.avx512f`.
+public func sgemmTallAVX512(
+    m: Int, n: Int, k: Int, alpha: Float = 1, _ a: UnsafePointer<Float>, lda: Int,
+    _ b: UnsafePointer<Float>, ldb: Int, accumulate: Bool, _ c: UnsafeMutablePointer<Float>, ldc: Int
+) {
+    precondition(CPUInfo.current.avx512f, "sgemmTallAVX512 needs AVX-512F")
+    if m == 0 || n == 0 { return }
+    if k == 0 {
+        if !accumulate { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
+        return
+    }
+    let nr = Int(CK_BF16_NR), mr = Int(CK_F32_MR)
+    let box = UncheckedBox((a: a, b: b, c: c))
+    func block(columns: Range<Int>) {
+        let (a, b, c) = box.value
+        for p0 in stride(from: 0, to: k, by: tallKBlock) {
+            let kb = min(tallKBlock, k - p0), add: Int32 = accumulate || p0 > 0 ? 1 : 0
+            for j in stride(from: columns.lowerBound, to: columns.upperBound, by: nr) {
+                let valid = Int32(min(nr, columns.upperBound - j))
+                var i = 0
+                while i < m {
+                    let r = min(mr, m - i)
+                    ck_f32_tile_avx512(Int32(r), kb, a + p0 * lda + i, 1, lda, b + p0 * ldb + j, ldb, c + i * ldc + j, ldc, valid, alpha, add)
+                    i += r
+                }
+            }
+        }
+    }
+    let workers = Threads.workersForGEMM(m: m, n: n, k: k)
+    if workers <= 1 {
+        block(columns: 0..<n)
+    } else {
+        let per = ((n + workers - 1) / workers + nr - 1) / nr * nr
+        Threads.parallelWorkers { w in
+            let lo = min(n, w * per), hi = min(n, lo + per)
+            if lo < hi { block(columns: lo..<hi) }
         }
     }
 }

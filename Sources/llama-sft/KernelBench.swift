@@ -40,6 +40,7 @@ enum KernelBench {
                 }
             }
         }
+        LoRAKernelBench.run(repeats: repeats)
         print("\nelement-wise (1M floats)       ns/element")
         let count = 1 << 20
         let x = Tensor(shape: [1024, 1024], repeating: 0.3), y = Tensor(shape: [1024, 1024], repeating: -0.2)

@@ -64,6 +64,41 @@ final class GroupedLoRALinearTests: XCTestCase {
         }
     }
 
+    /// Several rank-8 adapters on one input (the q/k/v stack: 24 rank columns, three groups of the dot
+    /// kernel) beside an unadapted block, 37 rows and an input width off the 16-float groups: the
+    /// AVX-512 products give finite-difference gradients and OpenBLAS's values up to summation order,
+    /// for the values and for every gradient, with dropout off and on.
+    func testSeveralRank8AdaptersWithAVX512Products() throws {
+        guard CPUInfo.current.avx512f else { throw XCTSkip("no AVX-512F on this CPU: only the OpenBLAS products run here") }
+        let inF = 20, widths = [9, 5, 4, 7]
+        let w = FrozenWeight.stack(widths.enumerated().map { FrozenWeight(randomTensor([$1, inF], seed: 500 + UInt64($0))) }).stacked
+        let pairs = [0, 2, 3].map { i in (i, leaf([8, inF], seed: 510 + UInt64(i)), leaf([widths[i], 8], seed: 520 + UInt64(i))) }
+        let x = leaf([37, inF], seed: 530)
+        func run(_ tape: Tape, dropout: Float, _ products: FP32Products) -> Variable {
+            let blocks = widths.enumerated().map { i, rows -> LoRABlock in
+                guard let pair = pairs.first(where: { $0.0 == i }) else { return LoRABlock(rows: rows) }
+                return LoRABlock(rows: rows, a: pair.1, b: pair.2, dropoutSeed: 40 + UInt64(i))
+            }
+            return joined(tape, tape.splitColumns(tape.groupedLoRALinear(x, w, blocks: blocks, scale: 0.75, dropout: dropout, products: products),
+                                                  widths: widths))
+        }
+        let checked = [("x", x)] + pairs.flatMap { [("A\($0.0)", $0.1), ("B\($0.0)", $0.2)] }
+        for dropout: Float in [0, 0.25] {
+            assertGradients(GradCheck.check(checked) { run($0, dropout: dropout, .avx512) })
+            func valuesAndGradients(_ products: FP32Products) -> [[Float]] {
+                for (_, v) in checked { v.zeroGrad() }
+                let tape = Tape()
+                let y = run(tape, dropout: dropout, products)
+                tape.backward(from: y, seed: randomTensor(y.shape, seed: 540))
+                return [y.value.array] + checked.map { $0.1.grad!.array }
+            }
+            for (u, v) in zip(valuesAndGradients(.openBLAS), valuesAndGradients(.avx512)) {
+                XCTAssertEqual(u.count, v.count)
+                for (p, q) in zip(u, v) { XCTAssertEqual(p, q, accuracy: 1e-4 * max(1, abs(p)), "dropout \(dropout)") }
+            }
+        }
+    }
+
     func testEqualsSeparateProjections() {
         for dropout: Float in [0, 0.25] {
             let x = leaf([4, inF], seed: 309)

@@ -62,6 +62,25 @@ final class LinearOpGradientTests: XCTestCase {
         }
     }
 
+    /// The AVX-512 products at ranks the kernels handle with partial tiles: rank 1, a rank that is not
+    /// a multiple of the dot kernel's 8 columns (11), and an input width off the 16-float groups.
+    func testLoRALinearAVX512ProductsAtOddRanks() throws {
+        guard CPUInfo.current.avx512f else { throw XCTSkip("no AVX-512F on this CPU: only the OpenBLAS products run here") }
+        for r in [1, 11] {
+            let x = leaf([37, 19], seed: 50)
+            let w = FrozenWeight(randomTensor([21, 19], seed: 51))
+            let a = leaf([r, 19], seed: 52), b = leaf([21, r], seed: 53)
+            for dropout: Float in [0, 0.3] {
+                assertGradients(GradCheck.check([("x", x), ("A", a), ("B", b)]) {
+                    $0.loraLinear(x, w, a: a, b: b, scale: 2, dropout: dropout, dropoutSeed: 7, products: .avx512)
+                })
+                let blas = Tape(recording: false).loraLinear(x, w, a: a, b: b, scale: 2, dropout: dropout, dropoutSeed: 7).value.array
+                let ours = Tape(recording: false).loraLinear(x, w, a: a, b: b, scale: 2, dropout: dropout, dropoutSeed: 7, products: .avx512).value.array
+                for (u, v) in zip(blas, ours) { XCTAssertEqual(u, v, accuracy: 1e-5 * max(1, abs(u)), "rank \(r), dropout \(dropout)") }
+            }
+        }
+    }
+
     func testLoRAWithZeroBEqualsBase() {
         let x = Variable(randomTensor([4, 6], seed: 23))
         let w = FrozenWeight(randomTensor([5, 6], seed: 24))

@@ -32,8 +32,9 @@ extension Tape {
         let y = Tensor(uninitialized: [n, total])
         w.forwardProduct(m: n, x.value.data, ldx: inF, y.data, ldy: total)
         // Adapted blocks: output column offset, LoRA pair, and where their Hr = X̃·Aᵀ lives.
-        struct Adapted { let column: Int; let rows: Int; let a: Variable; let b: Variable; let seed: UInt64
+        struct Adapted { let column: Int; let rows: Int; let a: Variable; let b: Variable; let bT: Tensor?; let seed: UInt64
                          let xDropped: Tensor; let hr: Tensor; let hrColumn: Int; let hrStride: Int }
+        let lora = LoRAProducts(products)
         var adapted: [Adapted] = []
         var column = 0
         let ranks = blocks.compactMap { $0.a?.value.rows }
@@ -44,7 +45,7 @@ extension Tape {
         if let aStack, let hrAll {
             var off = 0
             for block in blocks { if let a = block.a { (aStack.data + off).update(from: a.value.data, count: a.value.count); off += a.value.count } }
-            products.gemm(transA: false, transB: true, m: n, n: rTotal, k: inF, x.value.data, lda: inF, aStack.data, ldb: inF, hrAll.data, ldc: rTotal)
+            lora.down(n: n, r: rTotal, inF: inF, x.value.data, ldx: inF, aStack.data, hrAll.data, ldh: rTotal)
         }
         var hrColumn = 0
         for block in blocks {
@@ -53,19 +54,21 @@ extension Tape {
             let r = a.value.rows
             precondition(a.value.columns == inF && b.value.rows == block.rows && b.value.columns == r, "groupedLoRALinear: A \(a.shape), B \(b.shape)")
             let entry: Adapted
+            let bT = lora.transposedB(b.value)
             if let hrAll {
-                entry = Adapted(column: column, rows: block.rows, a: a, b: b, seed: block.dropoutSeed, xDropped: x.value,
+                entry = Adapted(column: column, rows: block.rows, a: a, b: b, bT: bT, seed: block.dropoutSeed, xDropped: x.value,
                                 hr: hrAll, hrColumn: hrColumn, hrStride: rTotal)
             } else {
                 let xd = Tensor(uninitialized: [n, inF])
                 DropoutMask.apply(seed: block.dropoutSeed, p: p, x.value.data, xd.data, count: n * inF)
                 let hr = Tensor(uninitialized: [n, r])
-                products.gemm(transA: false, transB: true, m: n, n: r, k: inF, xd.data, lda: inF, a.value.data, ldb: inF, hr.data, ldc: r)
-                entry = Adapted(column: column, rows: block.rows, a: a, b: b, seed: block.dropoutSeed, xDropped: xd, hr: hr, hrColumn: 0, hrStride: r)
+                lora.down(n: n, r: r, inF: inF, xd.data, ldx: inF, a.value.data, hr.data, ldh: r)
+                entry = Adapted(column: column, rows: block.rows, a: a, b: b, bT: bT, seed: block.dropoutSeed, xDropped: xd, hr: hr, hrColumn: 0,
+                                hrStride: r)
             }
             // y[:, block] += s · Hr·Bᵀ
-            products.gemm(transA: false, transB: true, m: n, n: block.rows, k: r, alpha: s, entry.hr.data + entry.hrColumn, lda: entry.hrStride,
-                  b.value.data, ldb: r, beta: 1, y.data + column, ldc: total)
+            lora.up(n: n, out: block.rows, r: r, scale: s, entry.hr.data + entry.hrColumn, ldh: entry.hrStride, b: b.value, bT: bT,
+                    y.data + column, ldy: total)
             adapted.append(entry)
             hrColumn += r
         }
@@ -80,21 +83,21 @@ extension Tape {
                 let r = e.a.value.rows
                 if e.b.requiresGrad {
                     e.b.accumulateGrad { db, beta in
-                        products.gemm(transA: true, transB: false, m: e.rows, n: r, k: n, alpha: s, dy.data + e.column, lda: total,
-                              e.hr.data + e.hrColumn, ldb: e.hrStride, beta: beta, db, ldc: r)
+                        lora.gradB(n: n, out: e.rows, r: r, scale: s, dy.data + e.column, ldy: total, e.hr.data + e.hrColumn, ldh: e.hrStride,
+                                   db, beta: beta)
                     }
                 }
                 let dhr = dhrAll ?? Tensor(uninitialized: [n, r])
                 let dhrColumn = dhrAll == nil ? 0 : e.hrColumn, stride = dhrAll == nil ? r : rTotal
-                products.gemm(transA: false, transB: false, m: n, n: r, k: e.rows, alpha: s, dy.data + e.column, lda: total, e.b.value.data, ldb: r,
-                      dhr.data + dhrColumn, ldc: stride)
+                lora.gradHr(n: n, out: e.rows, r: r, scale: s, dy.data + e.column, ldy: total, b: e.b.value, bT: e.bT,
+                            dhr.data + dhrColumn, ldh: stride)
                 dhrs.append(dhr)
             }
             if let dhrAll, let aStack {
                 // dA_stack = dHrᵀ·x, one GEMM; each A takes its rows.
                 if adapted.contains(where: { $0.a.requiresGrad }) {
                     let da = Tensor(uninitialized: [rTotal, inF])
-                    products.gemm(transA: true, transB: false, m: rTotal, n: inF, k: n, dhrAll.data, lda: rTotal, x.value.data, ldb: inF, da.data, ldc: inF)
+                    lora.gradA(n: n, r: rTotal, inF: inF, dhrAll.data, ldh: rTotal, x.value.data, ldx: inF, da.data, beta: 0)
                     for e in adapted where e.a.requiresGrad {
                         let src = da.data + e.hrColumn * inF, count = e.a.value.count
                         e.a.accumulateGrad { g, beta in beta == 0 ? g.update(from: src, count: count) : axpy(1, src, g, count) }
@@ -103,14 +106,14 @@ extension Tape {
                 if x.requiresGrad {
                     x.accumulateGrad { dx, beta in
                         w.backwardProduct(m: n, dy.data, lddy: total, dx, lddx: inF, beta: beta)
-                        products.gemm(transA: false, transB: false, m: n, n: inF, k: rTotal, dhrAll.data, lda: rTotal, aStack.data, ldb: inF, beta: 1, dx, ldc: inF)
+                        lora.gradX(n: n, r: rTotal, inF: inF, dhrAll.data, ldh: rTotal, aStack.data, dx, beta: 1)
                     }
                 }
             } else {
                 for (e, dhr) in zip(adapted, dhrs) where e.a.requiresGrad {
                     let r = e.a.value.rows
                     e.a.accumulateGrad { da, beta in
-                        products.gemm(transA: true, transB: false, m: r, n: inF, k: n, dhr.data, lda: r, e.xDropped.data, ldb: inF, beta: beta, da, ldc: inF)
+                        lora.gradA(n: n, r: r, inF: inF, dhr.data, ldh: r, e.xDropped.data, ldx: inF, da, beta: beta)
                     }
                 }
                 if x.requiresGrad {
@@ -119,7 +122,7 @@ extension Tape {
                         for (e, dhr) in zip(adapted, dhrs) {
                             let r = e.a.value.rows
                             let t = Tensor(uninitialized: [n, inF])
-                            products.gemm(transA: false, transB: false, m: n, n: inF, k: r, dhr.data, lda: r, e.a.value.data, ldb: inF, t.data, ldc: inF)
+                            lora.gradX(n: n, r: r, inF: inF, dhr.data, ldh: r, e.a.value.data, t.data, beta: 0)
                             DropoutMask.apply(seed: e.seed, p: p, t.data, t.data, count: n * inF)
                             axpy(1, t.data, dx, n * inF)
                         }
@@ -139,13 +142,23 @@ extension Tape {
         var column = 0
         for width in widths {
             let part = Tensor(uninitialized: [n, width])
-            for row in 0..<n { (part.data + row * width).update(from: y.value.data + row * total + column, count: width) }
+            let src = SendablePointer(y.value.data), dst = SendablePointer(part.data), c = column
+            // Copies and gradient writes are memory-bound: split the rows across the workers.
+            let rowsPerChunk = max(1, 65536 / max(1, total))
+            parallelChunks(n, minimumPerChunk: rowsPerChunk) { rows in
+                for row in rows { (dst.pointer + row * width).update(from: src.pointer + row * total + c, count: width) }
+            }
             let v = Variable(part, requiresGrad: y.requiresGrad)
-            let c = column
             record(v) { dp in
                 y.accumulateGrad { g, beta in
-                    if beta == 0 { g.update(repeating: 0, count: n * total) }
-                    for row in 0..<n { axpy(1, dp.data + row * width, g + row * total + c, width) }
+                    let g = SendablePointer(g), d = SendablePointer(dp.data)
+                    parallelChunks(n, minimumPerChunk: rowsPerChunk) { rows in
+                        for row in rows {
+                            // A fresh gradient: zero the whole row (the other blocks' columns too), then add.
+                            if beta == 0 { (g.pointer + row * total).update(repeating: 0, count: total) }
+                            axpy(1, d.pointer + row * width, g.pointer + row * total + c, width)
+                        }
+                    }
                 }
             }
             outs.append(v)

@@ -28,44 +28,40 @@ extension Tape {
         } else {
             xDropped = x.value
         }
+        let lora = LoRAProducts(products)
+        let bT = lora.transposedB(b.value)
         // Hr [N, r] = X̃·Aᵀ
         let hr = Tensor(uninitialized: [n, r])
-        products.gemm(transA: false, transB: true, m: n, n: r, k: inF, xDropped.data, lda: inF, a.value.data, ldb: inF, hr.data, ldc: r)
+        lora.down(n: n, r: r, inF: inF, xDropped.data, ldx: inF, a.value.data, hr.data, ldh: r)
         // y = x·Wᵀ + s·Hr·Bᵀ
         let y = Tensor(uninitialized: [n, outF])
         w.forwardProduct(m: n, x.value.data, ldx: inF, y.data, ldy: outF)
-        products.gemm(transA: false, transB: true, m: n, n: outF, k: r, alpha: s, hr.data, lda: r, b.value.data, ldb: r,
-              beta: 1, y.data, ldc: outF)
+        lora.up(n: n, out: outF, r: r, scale: s, hr.data, ldh: r, b: b.value, bT: bT, y.data, ldy: outF)
 
         let out = Variable(y, requiresGrad: x.requiresGrad || a.requiresGrad || b.requiresGrad)
         record(out) { dy in WorkProfile.measure(.lora) {
             if b.requiresGrad {
                 b.accumulateGrad { db, beta in
-                    products.gemm(transA: true, transB: false, m: outF, n: r, k: n, alpha: s, dy.data, lda: outF, hr.data, ldb: r,
-                          beta: beta, db, ldc: r)
+                    lora.gradB(n: n, out: outF, r: r, scale: s, dy.data, ldy: outF, hr.data, ldh: r, db, beta: beta)
                 }
             }
             guard a.requiresGrad || x.requiresGrad else { return }
             // dHr [N, r] = s·dy·B
             let dhr = Tensor(uninitialized: [n, r])
-            products.gemm(transA: false, transB: false, m: n, n: r, k: outF, alpha: s, dy.data, lda: outF, b.value.data, ldb: r,
-                  dhr.data, ldc: r)
+            lora.gradHr(n: n, out: outF, r: r, scale: s, dy.data, ldy: outF, b: b.value, bT: bT, dhr.data, ldh: r)
             if a.requiresGrad {
                 a.accumulateGrad { da, beta in
-                    products.gemm(transA: true, transB: false, m: r, n: inF, k: n, dhr.data, lda: r, xDropped.data, ldb: inF,
-                          beta: beta, da, ldc: inF)
+                    lora.gradA(n: n, r: r, inF: inF, dhr.data, ldh: r, xDropped.data, ldx: inF, da, beta: beta)
                 }
             }
             if x.requiresGrad {
                 x.accumulateGrad { dx, beta in
                     w.backwardProduct(m: n, dy.data, lddy: outF, dx, lddx: inF, beta: beta)
                     if p == 0 {
-                        products.gemm(transA: false, transB: false, m: n, n: inF, k: r, dhr.data, lda: r, a.value.data, ldb: inF,
-                              beta: 1, dx, ldc: inF)
+                        lora.gradX(n: n, r: r, inF: inF, dhr.data, ldh: r, a.value.data, dx, beta: 1)
                     } else {
                         let t = Tensor(uninitialized: [n, inF])
-                        products.gemm(transA: false, transB: false, m: n, n: inF, k: r, dhr.data, lda: r, a.value.data, ldb: inF,
-                              t.data, ldc: inF)
+                        lora.gradX(n: n, r: r, inF: inF, dhr.data, ldh: r, a.value.data, t.data, beta: 0)
                         DropoutMask.apply(seed: dropoutSeed, p: p, t.data, t.data, count: n * inF)
                         axpy(1, t.data, dx, n * inF)
                     }

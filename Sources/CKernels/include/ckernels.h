@@ -39,6 +39,16 @@ void ck_f32_tile_avx512(int rows, size_t k, const float *a, size_t a_row, size_t
                         const float *b, size_t ldb, float *c, size_t ldc, int n_valid,
                         float alpha, int accumulate);
 
+/// Rows of X per call of ck_f32_dots_avx512 (at most); its columns: at most 8.
+enum { CK_DOT_MR = 3 };
+
+/// C[i, j] = alpha · Σ_p X[i, p] · W[j, p] (+ C[i, j] when `accumulate`) for `rows` ≤ CK_DOT_MR rows
+/// and `cols` ≤ 8 columns: X row i at x + i·ldx, W row j at w + j·ldw, both read along p. For outputs a
+/// LoRA rank wide. Each output sums p ≡ lane (mod 16) in order in 16 lanes, then the lanes in a fixed
+/// tree; C = alpha·sum (+ C, fused). Only call when ck_detect_cpu reported avx512f.
+void ck_f32_dots_avx512(int rows, int cols, size_t k, const float *x, size_t ldx, const float *w,
+                        size_t ldw, float *c, size_t ldc, float alpha, int accumulate);
+
 /// Asks Linux for the AMX tile state (once per process is enough; threads that already exist are
 /// covered too). 1 when tiles may be used, 0 when the OS refused or this is not x86-64 Linux.
 int ck_amx_enable(void);
