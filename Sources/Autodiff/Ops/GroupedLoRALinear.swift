@@ -120,11 +120,7 @@ extension Tape {
                     x.accumulateGrad { dx, beta in
                         w.backwardProduct(m: n, dy.data, lddy: total, dx, lddx: inF, beta: beta)
                         for (e, dhr) in zip(adapted, dhrs) {
-                            let r = e.a.value.rows
-                            let t = Tensor(uninitialized: [n, inF])
-                            lora.gradX(n: n, r: r, inF: inF, dhr.data, ldh: r, e.a.value.data, t.data, beta: 0)
-                            DropoutMask.apply(seed: e.seed, p: p, t.data, t.data, count: n * inF)
-                            axpy(1, t.data, dx, n * inF)
+                            lora.gradXDropped(n: n, r: e.a.value.rows, inF: inF, dhr.data, ldh: e.a.value.rows, e.a.value.data, seed: e.seed, p: p, dx)
                         }
                     }
                 }

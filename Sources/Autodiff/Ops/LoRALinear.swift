@@ -60,10 +60,7 @@ extension Tape {
                     if p == 0 {
                         lora.gradX(n: n, r: r, inF: inF, dhr.data, ldh: r, a.value.data, dx, beta: 1)
                     } else {
-                        let t = Tensor(uninitialized: [n, inF])
-                        lora.gradX(n: n, r: r, inF: inF, dhr.data, ldh: r, a.value.data, t.data, beta: 0)
-                        DropoutMask.apply(seed: dropoutSeed, p: p, t.data, t.data, count: n * inF)
-                        axpy(1, t.data, dx, n * inF)
+                        lora.gradXDropped(n: n, r: r, inF: inF, dhr.data, ldh: r, a.value.data, seed: dropoutSeed, p: p, dx)
                     }
                 }
             }

@@ -85,4 +85,25 @@ public struct LoRAProducts {
                _ dx: UnsafeMutablePointer<Float>, beta: Float) {
         kind.gemm(transA: false, transB: false, m: n, n: inF, k: r, dhr, lda: ldh, a, ldb: inF, beta: beta, dx, ldc: inF)
     }
+
+    /// `dX += dropout_bwd(dHr·A)` (the mask of `seed`, rate `p`, over `[n, inF]`), a few rows at a time
+    /// through a small scratch per worker instead of an `[n, inF]` temporary. Every element is the same
+    /// product, mask and addition as on the whole matrix at once (rows of a product do not depend on
+    /// which other rows share the call).
+    public func gradXDropped(n: Int, r: Int, inF: Int, _ dhr: UnsafePointer<Float>, ldh: Int, _ a: UnsafePointer<Float>,
+                             seed: UInt64, p: Float, _ dx: UnsafeMutablePointer<Float>) {
+        let chunkRows = max(1, 16384 / max(1, inF)), workers = Threads.count
+        let scratch = Tensor(uninitialized: [workers * chunkRows * inF])
+        let per = (n + workers - 1) / workers
+        Threads.parallelWorkers { w in
+            let t = scratch.data + w * chunkRows * inF
+            for r0 in stride(from: w * per, to: min(n, (w + 1) * per), by: chunkRows) {
+                let rows = min(chunkRows, min(n, (w + 1) * per) - r0)
+                gradX(n: rows, r: r, inF: inF, dhr + r0 * ldh, ldh: ldh, a, t, beta: 0)
+                DropoutMask.apply(seed: seed, p: p, t, t, count: rows * inF, start: r0 * inF)
+                axpy(1, t, dx + r0 * inF, rows * inF)
+            }
+        }
+    }
 }
+

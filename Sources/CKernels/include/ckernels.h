@@ -49,6 +49,12 @@ enum { CK_DOT_MR = 3 };
 void ck_f32_dots_avx512(int rows, int cols, size_t k, const float *x, size_t ldx, const float *w,
                         size_t ldw, float *c, size_t ldc, float alpha, int accumulate);
 
+/// dst[i] = (u(seed, start + i) >= p) ? src[i] · scale : 0 for i < count, where u is the dropout
+/// mask's uniform (Sources/Autodiff/Ops/Dropout.swift); bit for bit the scalar Swift loop. src may equal
+/// dst. Only call when ck_detect_cpu reported avx512f.
+void ck_dropout_avx512(uint64_t seed, uint64_t start, float p, float scale, const float *src,
+                       float *dst, size_t count);
+
 /// Asks Linux for the AMX tile state (once per process is enough; threads that already exist are
 /// covered too). 1 when tiles may be used, 0 when the OS refused or this is not x86-64 Linux.
 int ck_amx_enable(void);
