@@ -19,11 +19,15 @@ public enum WorkProfile {
             case .attention: return "attention (q·kᵀ, softmax, p·v and their backward)"
             case .norms: return "RMSNorm"
             case .elementwise: return "RoPE, SwiGLU, residual adds"
+            case .columnSplits: return "q/k/v and gate/up column splits and their gradient gathers"
+            case .lossBackward: return "loss backward (softmax − one-hot, gathers; fp32: with the LM head's GEMM)"
             }
         }
 
         // The ops outside the GEMMs (declared apart from the kinds above, same enum).
         case attention, norms, elementwise
+        // Copies and the loss's own backward, which were the unmeasured rest.
+        case columnSplits, lossBackward
     }
 
     nonisolated(unsafe) public static var enabled = false

@@ -153,7 +153,7 @@ public enum StepBenchmark {
         if o.profile {
             let total = times.reduce(0, +), measured = WorkProfile.seconds
             profile = WorkProfile.Kind.allCases.map { ($0.label, measured[$0]! / total) }
-            profile.append(("rest: LM-head and loss backward, embedding, tape bookkeeping", max(0, 1 - profile.reduce(0) { $0 + $1.share })))
+            profile.append(("rest: embedding, tape bookkeeping, gradient allocation", max(0, 1 - profile.reduce(0) { $0 + $1.share })))
             profile.sort { $0.share > $1.share }
         }
         return Result(shape: o.shape, tokensPerSecond: tokens / median, stepSeconds: times, peakRSSMiB: ProcessMemory.peakResidentMiB,

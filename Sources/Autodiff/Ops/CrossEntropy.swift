@@ -63,7 +63,7 @@ extension Tape {
             }
         }
         let out = Variable(Tensor(shape: [], values: [Float(total)]), requiresGrad: h.requiresGrad)
-        record(out) { dL in
+        record(out) { dL in WorkProfile.measure(.lossBackward) {
             let g = dL[0]
             h.accumulateGrad { dh, beta in
                 if beta == 0 { dh.update(repeating: 0, count: h.value.count) }
@@ -96,7 +96,7 @@ extension Tape {
                     }
                 }
             }
-        }
+        } }
         return out
     }
 }

@@ -132,6 +132,10 @@ extension Tape {
     /// Splits `[N, Σw]` into `[N, w_i]` column blocks (copies). Backward writes each block's gradient
     /// back into its columns.
     public func splitColumns(_ y: Variable, widths: [Int]) -> [Variable] {
+        WorkProfile.measure(.columnSplits) { splitColumnsOp(y, widths: widths) }
+    }
+
+    private func splitColumnsOp(_ y: Variable, widths: [Int]) -> [Variable] {
         let n = y.value.rows, total = y.value.columns
         precondition(widths.reduce(0, +) == total, "splitColumns: widths \(widths) do not add up to \(total)")
         var outs: [Variable] = []
@@ -145,7 +149,7 @@ extension Tape {
                 for row in rows { (dst.pointer + row * width).update(from: src.pointer + row * total + c, count: width) }
             }
             let v = Variable(part, requiresGrad: y.requiresGrad)
-            record(v) { dp in
+            record(v) { dp in WorkProfile.measure(.columnSplits) {
                 y.accumulateGrad { g, beta in
                     let g = SendablePointer(g), d = SendablePointer(dp.data)
                     parallelChunks(n, minimumPerChunk: rowsPerChunk) { rows in
@@ -156,7 +160,7 @@ extension Tape {
                         }
                     }
                 }
-            }
+            } }
             outs.append(v)
             column += width
         }
