@@ -83,9 +83,7 @@ public final class LlamaModel: @unchecked Sendable {
     func decoderLayer(_ layer: Int, _ h: Variable, tape: Tape, context: LayerContext) -> Variable {
         let w = weights.layers[layer], c = config, seed = context.dropoutSeed
         let x = tape.rmsNorm(h, weight: w.inputNorm, eps: c.rmsNormEps)
-        let qd = c.numHeads * c.headDim, kd = c.numKVHeads * c.headDim
-        let qkv = projectGroup([.q, .k, .v], x, weight: w.qkv, layer: layer, tape: tape, dropoutSeed: seed)  // [N, H·d + 2·G·d]
-        let parts = tape.splitColumns(qkv, widths: [qd, kd, kd])
+        let parts = projectGroup([.q, .k, .v], x, weight: w.qkv, layer: layer, tape: tape, dropoutSeed: seed)
         var q = parts[0], k = parts[1]                                                  // [N, H·d], [N, G·d]
         let v = parts[2]                                                                // [N, G·d]
         q = tape.rope(q, heads: c.numHeads, headDim: c.headDim, cos: context.cos, sin: context.sin)
@@ -104,8 +102,7 @@ public final class LlamaModel: @unchecked Sendable {
         }
         let h1 = tape.add(h, project(.o, attn, layer: layer, tape: tape, dropoutSeed: seed))
         let m = tape.rmsNorm(h1, weight: w.postAttentionNorm, eps: c.rmsNormEps)
-        let gateUp = tape.splitColumns(projectGroup([.gate, .up], m, weight: w.gateUp, layer: layer, tape: tape, dropoutSeed: seed),
-                                       widths: [c.intermediateSize, c.intermediateSize])
+        let gateUp = projectGroup([.gate, .up], m, weight: w.gateUp, layer: layer, tape: tape, dropoutSeed: seed)
         let gate = gateUp[0], up = gateUp[1]                                            // [N, I] each
         let mlp = project(.down, tape.swiglu(gate: gate, up: up), layer: layer, tape: tape, dropoutSeed: seed)
         return tape.add(h1, mlp)
@@ -120,14 +117,15 @@ public final class LlamaModel: @unchecked Sendable {
                                dropoutSeed: projectionSeed(dropoutSeed ?? 0, layer: layer, p), products: .forRun(bf16: w.bf16 != nil))
     }
 
-    /// Projections that read the same input, as one grouped op over their stacked weights.
-    func projectGroup(_ ps: [Projection], _ x: Variable, weight: FrozenWeight, layer: Int, tape: Tape, dropoutSeed: UInt64?) -> Variable {
+    /// Projections that read the same input, as one grouped op over their stacked weights; one output
+    /// per projection.
+    func projectGroup(_ ps: [Projection], _ x: Variable, weight: FrozenWeight, layer: Int, tape: Tape, dropoutSeed: UInt64?) -> [Variable] {
         let blocks = ps.map { p -> LoRABlock in
             let rows = p.shape(config)[0]
             guard let pair = adapters?.pairs[layer][p] else { return LoRABlock(rows: rows) }
             return LoRABlock(rows: rows, a: pair.a, b: pair.b, dropoutSeed: projectionSeed(dropoutSeed ?? 0, layer: layer, p))
         }
-        return tape.groupedLoRALinear(x, weight, blocks: blocks, scale: adapters?.config.scale ?? 0,
+        return tape.groupedLoRALinearBlocks(x, weight, blocks: blocks, scale: adapters?.config.scale ?? 0,
                                       dropout: dropoutSeed == nil ? 0 : Float(adapters?.config.dropout ?? 0),
                                       products: .forRun(bf16: weight.bf16 != nil))
     }

@@ -99,6 +99,52 @@ final class GroupedLoRALinearTests: XCTestCase {
         }
     }
 
+    /// `groupedLoRALinearBlocks` (the up-products and the column copies run together in row chunks with
+    /// the AVX-512 products) equals `splitColumns(groupedLoRALinear(…))` bit for bit: values and every
+    /// gradient, with dropout off and on, on a group wide enough for several 8-row chunks per worker.
+    func testBlocksOpEqualsGroupedOpThenSplitBitForBit() throws {
+        var kinds: [FP32Products] = [.openBLAS]
+        if CPUInfo.current.avx512f { kinds.append(.avx512) }
+        let inF = 5, widths = [4100, 3, 4097]  // 65536 / 8200 floats per row: 8-row chunks
+        let w = FrozenWeight.stack(widths.enumerated().map { FrozenWeight(randomTensor([$1, inF], seed: 600 + UInt64($0))) }).stacked
+        let a0 = leaf([3, inF], seed: 610), b0 = leaf([4100, 3], seed: 611), a2 = leaf([8, inF], seed: 612), b2 = leaf([4097, 8], seed: 613)
+        let x = leaf([45, inF], seed: 614)
+        let blocks = [LoRABlock(rows: 4100, a: a0, b: b0, dropoutSeed: 1), LoRABlock(rows: 3), LoRABlock(rows: 4097, a: a2, b: b2, dropoutSeed: 2)]
+        let seeds = widths.enumerated().map { randomTensor([45, $1], seed: 620 + UInt64($0)) }
+        for kind in kinds {
+            for dropout: Float in [0, 0.25] {
+                func run(fused: Bool) -> [[UInt32]] {
+                    for v in [x, a0, b0, a2, b2] { v.zeroGrad() }
+                    let tape = Tape()
+                    let parts = fused ? tape.groupedLoRALinearBlocks(x, w, blocks: blocks, scale: 1.25, dropout: dropout, products: kind)
+                        : tape.splitColumns(tape.groupedLoRALinear(x, w, blocks: blocks, scale: 1.25, dropout: dropout, products: kind), widths: widths)
+                    var acc: Variable?
+                    for (part, seed) in zip(parts, seeds) {
+                        let term = tape.linear(part, FrozenWeight(Tensor(shape: [1, part.value.columns], values: seed.array.prefix(part.value.columns).map { $0 })))
+                        acc = acc.map { tape.add($0, term) } ?? term
+                    }
+                    tape.backward(from: acc!, seed: randomTensor([45, 1], seed: 630))
+                    return parts.map { $0.value.array.map(\.bitPattern) } + [x, a0, b0, a2, b2].map { $0.grad!.array.map(\.bitPattern) }
+                }
+                XCTAssertEqual(run(fused: true), run(fused: false), "\(kind), dropout \(dropout)")
+            }
+        }
+    }
+
+    func testBlocksOpGradients() throws {
+        guard CPUInfo.current.avx512f else { throw XCTSkip("no AVX-512F on this CPU: the blocks op is the grouped op then splitColumns here") }
+        for dropout: Float in [0, 0.25] {
+            let x = leaf([20, inF], seed: 640)
+            assertGradients(GradCheck.check([("x", x), ("Aq", aq), ("Bq", bq), ("Av", av), ("Bv", bv)]) { tape in
+                let stacked = FrozenWeight.stack([FrozenWeight(self.wq), FrozenWeight(self.wk), FrozenWeight(self.wv)]).stacked
+                return self.joined(tape, tape.groupedLoRALinearBlocks(x, stacked, blocks: [
+                    LoRABlock(rows: 5, a: self.aq, b: self.bq, dropoutSeed: 11), LoRABlock(rows: 3),
+                    LoRABlock(rows: 4, a: self.av, b: self.bv, dropoutSeed: 12),
+                ], scale: 1.5, dropout: dropout, products: .avx512))
+            })
+        }
+    }
+
     func testEqualsSeparateProjections() {
         for dropout: Float in [0, 0.25] {
             let x = leaf([4, inF], seed: 309)

@@ -24,8 +24,31 @@ extension Tape {
         WorkProfile.measure(.lora) { groupedLoRALinearOp(x, w, blocks: blocks, scale: s, dropout: p, products: products) }
     }
 
+    /// `splitColumns(groupedLoRALinear(…), widths: blocks' rows)`: each block's output `[N, rows]` as its
+    /// own variable. With the AVX-512 products (bf16 runs) every block's `Y += s·Hr·Bᵀ` and the copy of
+    /// its columns out of Y run together, a few rows at a time on every worker, so the copy reads rows
+    /// the product has just written (one pass over Y instead of two). OpenBLAS (fp32 runs) makes the
+    /// same calls as the two ops. Same values either way (each output element is computed alike).
+    public func groupedLoRALinearBlocks(_ x: Variable, _ w: FrozenWeight, blocks: [LoRABlock], scale s: Float, dropout p: Float = 0,
+                                        products: FP32Products = .openBLAS) -> [Variable] {
+        let widths = blocks.map(\.rows)
+        guard case .avx512 = products else {
+            return splitColumns(groupedLoRALinear(x, w, blocks: blocks, scale: s, dropout: p, products: products), widths: widths)
+        }
+        let n = x.value.rows
+        let parts = widths.map { Tensor(uninitialized: [n, $0]) }
+        let y = WorkProfile.measure(.lora) {
+            groupedLoRALinearOp(x, w, blocks: blocks, scale: s, dropout: p, products: products, copyingInto: parts)
+        }
+        var column = 0
+        return zip(parts, widths).map { part, width in
+            defer { column += width }
+            return recordColumns(of: y, part, column: column)
+        }
+    }
+
     private func groupedLoRALinearOp(_ x: Variable, _ w: FrozenWeight, blocks: [LoRABlock], scale s: Float, dropout p: Float,
-                                     products: FP32Products) -> Variable {
+                                     products: FP32Products, copyingInto parts: [Tensor]? = nil) -> Variable {
         let n = x.value.rows, inF = w.columns, total = w.rows
         precondition(x.value.columns == inF && blocks.reduce(0, { $0 + $1.rows }) == total,
                      "groupedLoRALinear: x \(x.shape), W \(w.shape), block rows \(blocks.map(\.rows))")
@@ -66,11 +89,31 @@ extension Tape {
                 entry = Adapted(column: column, rows: block.rows, a: a, b: b, bT: bT, seed: block.dropoutSeed, xDropped: xd, hr: hr, hrColumn: 0,
                                 hrStride: r)
             }
-            // y[:, block] += s · Hr·Bᵀ
-            lora.up(n: n, out: block.rows, r: r, scale: s, entry.hr.data + entry.hrColumn, ldh: entry.hrStride, b: b.value, bT: bT,
-                    y.data + column, ldy: total)
+            // y[:, block] += s · Hr·Bᵀ (with `parts`: below, together with the copies)
+            if parts == nil {
+                lora.up(n: n, out: block.rows, r: r, scale: s, entry.hr.data + entry.hrColumn, ldh: entry.hrStride, b: b.value, bT: bT,
+                        y.data + column, ldy: total)
+            }
             adapted.append(entry)
             hrColumn += r
+        }
+        if let parts {
+            // Row chunks of about 256 KiB of Y: the up-products write them, the copies read them from cache.
+            let chunkRows = max(8, 65536 / max(1, total) / 8 * 8), workers = Threads.count, per = (n + workers - 1) / workers
+            let widths = blocks.map(\.rows), columns = widths.indices.map { widths[..<$0].reduce(0, +) }
+            Threads.parallelWorkers { worker in
+                let end = min(n, (worker + 1) * per)
+                for r0 in stride(from: worker * per, to: end, by: chunkRows) {
+                    let rows = min(chunkRows, end - r0)
+                    for e in adapted {
+                        lora.up(n: rows, out: e.rows, r: e.a.value.rows, scale: s, e.hr.data + r0 * e.hrStride + e.hrColumn, ldh: e.hrStride,
+                                b: e.b.value, bT: e.bT, y.data + r0 * total + e.column, ldy: total)
+                    }
+                    for (part, (width, c)) in zip(parts, zip(widths, columns)) {
+                        for row in r0..<(r0 + rows) { (part.data + row * width).update(from: y.data + row * total + c, count: width) }
+                    }
+                }
+            }
         }
 
         let needs = x.requiresGrad || adapted.contains { $0.a.requiresGrad || $0.b.requiresGrad }
@@ -142,28 +185,35 @@ extension Tape {
         var column = 0
         for width in widths {
             let part = Tensor(uninitialized: [n, width])
-            let src = SendablePointer(y.value.data), dst = SendablePointer(part.data), c = column
+            let src = y.value.data, dst = part.data, c = column
             // Copies and gradient writes are memory-bound: split the rows across the workers.
-            let rowsPerChunk = max(1, 65536 / max(1, total))
-            parallelChunks(n, minimumPerChunk: rowsPerChunk) { rows in
-                for row in rows { (dst.pointer + row * width).update(from: src.pointer + row * total + c, count: width) }
+            parallelChunks(n, minimumPerChunk: Self.splitRowsPerChunk(total)) { rows in
+                for row in rows { (dst + row * width).update(from: src + row * total + c, count: width) }
             }
-            let v = Variable(part, requiresGrad: y.requiresGrad)
-            record(v) { dp in WorkProfile.measure(.columnSplits) {
-                y.accumulateGrad { g, beta in
-                    let g = SendablePointer(g), d = SendablePointer(dp.data)
-                    parallelChunks(n, minimumPerChunk: rowsPerChunk) { rows in
-                        for row in rows {
-                            // A fresh gradient: zero the whole row (the other blocks' columns too), then add.
-                            if beta == 0 { (g.pointer + row * total).update(repeating: 0, count: total) }
-                            axpy(1, d.pointer + row * width, g.pointer + row * total + c, width)
-                        }
-                    }
-                }
-            } }
-            outs.append(v)
+            outs.append(recordColumns(of: y, part, column: column))
             column += width
         }
         return outs
+    }
+
+    private static func splitRowsPerChunk(_ total: Int) -> Int { max(1, 65536 / max(1, total)) }
+
+    /// `part` (already holding columns `column..<column+width` of `y`) as a variable whose gradient is
+    /// added back into those columns of y's gradient.
+    private func recordColumns(of y: Variable, _ part: Tensor, column c: Int) -> Variable {
+        let n = y.value.rows, total = y.value.columns, width = part.columns
+        let v = Variable(part, requiresGrad: y.requiresGrad)
+        record(v) { dp in WorkProfile.measure(.columnSplits) {
+            y.accumulateGrad { g, beta in
+                parallelChunks(n, minimumPerChunk: Self.splitRowsPerChunk(total)) { rows in
+                    for row in rows {
+                        // A fresh gradient: zero the whole row (the other blocks' columns too), then add.
+                        if beta == 0 { (g + row * total).update(repeating: 0, count: total) }
+                        axpy(1, dp.data + row * width, g + row * total + c, width)
+                    }
+                }
+            }
+        } }
+        return v
     }
 }
