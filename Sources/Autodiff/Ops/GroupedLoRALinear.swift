@@ -37,18 +37,25 @@ extension Tape {
         }
         let n = x.value.rows
         let parts = widths.map { Tensor(uninitialized: [n, $0]) }
+        let gradients = BlockGradients(count: parts.count)
         let y = WorkProfile.measure(.lora) {
-            groupedLoRALinearOp(x, w, blocks: blocks, scale: s, dropout: p, products: products, copyingInto: parts)
+            groupedLoRALinearOp(x, w, blocks: blocks, scale: s, dropout: p, products: products, copyingInto: parts, gathering: gradients)
         }
-        var column = 0
-        return zip(parts, widths).map { part, width in
-            defer { column += width }
-            return recordColumns(of: y, part, column: column)
+        // y never leaves this op, so its gradient comes only from the blocks: each block's pullback keeps
+        // its gradient, and y's pullback gathers them in one pass (instead of zero-filling and adding).
+        return parts.enumerated().map { i, part in
+            let v = Variable(part, requiresGrad: y.requiresGrad)
+            record(v) { dp in
+                gradients.parts[i] = dp
+                if y.grad == nil { y.grad = Tensor(uninitialized: y.value.shape) }
+            }
+            return v
         }
     }
 
     private func groupedLoRALinearOp(_ x: Variable, _ w: FrozenWeight, blocks: [LoRABlock], scale s: Float, dropout p: Float,
-                                     products: FP32Products, copyingInto parts: [Tensor]? = nil) -> Variable {
+                                     products: FP32Products, copyingInto parts: [Tensor]? = nil,
+                                     gathering gradients: BlockGradients? = nil) -> Variable {
         let n = x.value.rows, inF = w.columns, total = w.rows
         precondition(x.value.columns == inF && blocks.reduce(0, { $0 + $1.rows }) == total,
                      "groupedLoRALinear: x \(x.shape), W \(w.shape), block rows \(blocks.map(\.rows))")
@@ -118,7 +125,9 @@ extension Tape {
 
         let needs = x.requiresGrad || adapted.contains { $0.a.requiresGrad || $0.b.requiresGrad }
         let out = Variable(y, requiresGrad: needs)
-        record(out) { dy in WorkProfile.measure(.lora) {
+        record(out) { dy in
+            if let gradients { WorkProfile.measure(.columnSplits) { gradients.gather(into: dy, widths: blocks.map(\.rows)) } }
+            WorkProfile.measure(.lora) {
             // dHr of every adapted block, laid out like its Hr.
             let dhrAll: Tensor? = hrAll.map { _ in Tensor(uninitialized: [n, rTotal]) }
             var dhrs: [Tensor] = []
@@ -215,5 +224,31 @@ extension Tape {
             }
         } }
         return v
+    }
+}
+
+/// The block outputs' gradients of `groupedLoRALinearBlocks`, kept until the grouped op's backward
+/// gathers them into its `[N, Σout]` gradient.
+final class BlockGradients {
+    var parts: [Tensor?]
+
+    init(count: Int) { parts = Array(repeating: nil, count: count) }
+
+    /// `g[:, block i] = 0 + parts[i]` (zero for a block that got no gradient; adding to zero as
+    /// `splitColumns`' backward does, so −0 becomes +0 alike), row by row on every worker; then releases them.
+    func gather(into g: Tensor, widths: [Int]) {
+        let n = g.rows, total = g.columns, parts = self.parts
+        parallelChunks(n, minimumPerChunk: max(1, 65536 / max(1, total))) { rows in
+            for row in rows {
+                let dst = g.data + row * total
+                dst.update(repeating: 0, count: total)
+                var column = 0
+                for (part, width) in zip(parts, widths) {
+                    if let part { axpy(1, part.data + row * width, dst + column, width) }
+                    column += width
+                }
+            }
+        }
+        self.parts = Array(repeating: nil, count: parts.count)
     }
 }
