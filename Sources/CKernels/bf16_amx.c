@@ -14,8 +14,8 @@
 // measured on this hardware and written out in BF16GEMM.swift's portable-amx kernel. Every C block
 // takes its groups in k order, whatever the blocking, so the blocking never changes a bit.
 //
-// Blocking (one worker): k in blocks of KC groups; in each, the worker's panels one after the other;
-// for each panel its KC-group block of B (32 KiB) stays in L1 while every 32-row block of A (tile-packed:
+// Blocking (one worker): k in blocks of KC groups (512 pairs); in each, the worker's panels in turn;
+// for each panel its KC-group block of B (64 KiB, in L1/L2) is reused by every 32-row block of A (tile-packed:
 // each A tile is 1 KiB contiguous, see ck_bf16_pack_tiles) runs over it; C is loaded and stored once per
 // k block. While one panel runs, the next panel's block is prefetched, a slice per row block.
 #if defined(__x86_64__) && defined(__linux__)
@@ -23,9 +23,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define CK_AMX __attribute__((target("amx-tile,amx-bf16,avx512f,avx512bw")))
+#define CK_AMX __attribute__((target("amx-tile,amx-bf16,avx512f,avx512bw,prfchw")))
 
-enum { ARCH_REQ_XCOMP_PERM = 0x1023, XFEATURE_XTILEDATA = 18, GROUP = 16, NR = CK_BF16_NR, KC = 16 };
+enum { ARCH_REQ_XCOMP_PERM = 0x1023, XFEATURE_XTILEDATA = 18, GROUP = 16, NR = CK_BF16_NR, KC = 32 };
 enum { GROUP_WORDS = GROUP * NR, TILE_WORDS = 16 * GROUP };  // one group of a B panel; one A tile
 
 int ck_amx_enable(void) {
@@ -200,6 +200,18 @@ static CK_AMX void gemm(size_t rows, size_t groups, const uint32_t *a, const b_s
             for (size_t rb = 0; rb < row_blocks; rb++) {
                 if (next) prefetch_slice(next, chunks, stride, bytes, rb, row_blocks);
                 const size_t i = rb * 32, r = rows - i < 32 ? rows - i : 32;
+                // The next C block (rows of this panel, or the next panel's first rows) for writing: tile
+                // stores to lines not in cache wait for each line, so ask for them one block ahead.
+                {
+                    const size_t ni = rb + 1 < row_blocks ? i + 32 : 0, np = rb + 1 < row_blocks ? p : p + 1;
+                    if (np < panels) {
+                        const char *cn = (const char *)(c + ni * ldc + np * NR);
+                        for (size_t j = 0, nr = rows - ni < 32 ? rows - ni : 32; j < nr; j++) {
+                            _m_prefetchw(cn + j * ldc * 4);
+                            _m_prefetchw(cn + j * ldc * 4 + 64);
+                        }
+                    }
+                }
                 const int two = r > 16;
                 const uint32_t *a0 = a + (i / 16) * groups * TILE_WORDS, *a1 = a0 + groups * TILE_WORDS;
                 float *ci = c + i * ldc + p * NR;
