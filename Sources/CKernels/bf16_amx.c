@@ -58,11 +58,25 @@ typedef struct {
     size_t fwd_pairs, first_panel;
 } b_source;
 
-// Prefetches slice `part` of `parts` of a block of `chunks` chunks (`chunk_bytes` each, `stride` apart).
-static inline void prefetch_slice(const char *base, size_t chunks, size_t stride, size_t chunk_bytes, size_t part, size_t parts) {
+// Cache lines to ask for while a block runs, spread over its groups: a burst of prefetches stalls
+// once the line fill buffers are full, one or two per TDPBF16PS do not.
+enum { MAX_LINES = KC * GROUP_WORDS * 4 / 64 + 64 };
+typedef struct {
+    const char *read[MAX_LINES];   // B lines of the next block
+    const char *write[64];         // C lines of the next block (written by tile stores)
+    size_t reads, writes;
+} prefetch_list;
+
+// Adds slice `part` of `parts` of a block of `chunks` chunks (`chunk_bytes` each, `stride` apart).
+static inline void add_slice(prefetch_list *l, const char *base, size_t chunks, size_t stride, size_t chunk_bytes,
+                             size_t part, size_t parts) {
     const size_t per_chunk = (chunk_bytes + 63) / 64, total = chunks * per_chunk;
-    for (size_t l = total * part / parts, end = total * (part + 1) / parts; l < end; l++)
-        _mm_prefetch(base + (l / per_chunk) * stride + (l % per_chunk) * 64, _MM_HINT_T0);
+    const size_t first = total * part / parts, end = total * (part + 1) / parts;
+    size_t chunk = first / per_chunk, line = first % per_chunk;  // one division per slice, not per line
+    for (size_t i = first; i < end && l->reads < MAX_LINES; i++) {
+        l->read[l->reads++] = base + chunk * stride + line * 64;
+        if (++line == per_chunk) { line = 0; chunk++; }
+    }
 }
 
 // The source chunks of B block (groups g0..<g1, panel p): base, count, stride, bytes.
@@ -133,10 +147,14 @@ static inline CK_AMX void backward_group(const uint32_t *src, size_t q, uint32_t
 }
 
 // One C block (32 rows, or 16 when !two) × one panel over `groups` groups: A tiles at a0 / a1 (group g
-// at + g·TILE_WORDS), B at b (group g at + g·GROUP_WORDS, rows 128 bytes apart).
+// at + g·TILE_WORDS), B at b (group g at + g·GROUP_WORDS, rows 128 bytes apart). Issues the prefetches
+// of `pf` a few per group.
 static inline CK_AMX __attribute__((always_inline)) void block(
-    int two, size_t groups, const uint32_t *a0, const uint32_t *a1, const uint32_t *b, float *c, size_t ldc, int load_c) {
+    int two, size_t groups, const uint32_t *a0, const uint32_t *a1, const uint32_t *b, float *c, size_t ldc, int load_c,
+    const prefetch_list *pf) {
     const size_t sc = ldc * 4;
+    const size_t reads = (pf->reads + groups - 1) / groups, writes = (pf->writes + groups - 1) / groups;
+    size_t r = 0, w = 0;
     if (load_c) {
         _tile_loadd(0, c, sc); _tile_loadd(1, c + 16, sc);
         if (two) { _tile_loadd(2, c + 16 * ldc, sc); _tile_loadd(3, c + 16 * ldc + 16, sc); }
@@ -145,6 +163,8 @@ static inline CK_AMX __attribute__((always_inline)) void block(
         if (two) { _tile_zero(2); _tile_zero(3); }
     }
     for (size_t g = 0; g < groups; g++) {
+        for (size_t e = r + reads < pf->reads ? r + reads : pf->reads; r < e; r++) _mm_prefetch(pf->read[r], _MM_HINT_T0);
+        for (size_t e = w + writes < pf->writes ? w + writes : pf->writes; w < e; w++) _m_prefetchw(pf->write[w]);
         const uint32_t *bg = b + g * GROUP_WORDS;
         _tile_loadd(6, bg, NR * 4);
         _tile_loadd(7, bg + 16, NR * 4);
@@ -166,7 +186,8 @@ static CK_AMX void gemm(size_t rows, size_t groups, const uint32_t *a, const b_s
     if (rows == 0 || panels == 0) return;
     // One k block of B for one panel when it must be built (transposed, or a short last group).
     uint32_t *buffer = aligned_alloc(64, KC * GROUP_WORDS * 4);
-    if (!buffer) abort();
+    prefetch_list *pf = malloc(sizeof *pf);
+    if (!buffer || !pf) abort();
     const size_t row_blocks = (rows + 31) / 32;
     configure();
     for (size_t g0 = 0; g0 < groups; g0 += KC) {
@@ -198,18 +219,17 @@ static CK_AMX void gemm(size_t rows, size_t groups, const uint32_t *a, const b_s
 
             const size_t valid = n_valid - p * NR < NR ? n_valid - p * NR : NR;
             for (size_t rb = 0; rb < row_blocks; rb++) {
-                if (next) prefetch_slice(next, chunks, stride, bytes, rb, row_blocks);
                 const size_t i = rb * 32, r = rows - i < 32 ? rows - i : 32;
+                pf->reads = pf->writes = 0;
+                if (next) add_slice(pf, next, chunks, stride, bytes, rb, row_blocks);
                 // The next C block (rows of this panel, or the next panel's first rows) for writing: tile
                 // stores to lines not in cache wait for each line, so ask for them one block ahead.
-                {
-                    const size_t ni = rb + 1 < row_blocks ? i + 32 : 0, np = rb + 1 < row_blocks ? p : p + 1;
-                    if (np < panels) {
-                        const char *cn = (const char *)(c + ni * ldc + np * NR);
-                        for (size_t j = 0, nr = rows - ni < 32 ? rows - ni : 32; j < nr; j++) {
-                            _m_prefetchw(cn + j * ldc * 4);
-                            _m_prefetchw(cn + j * ldc * 4 + 64);
-                        }
+                const size_t ni = rb + 1 < row_blocks ? i + 32 : 0, np = rb + 1 < row_blocks ? p : p + 1;
+                if (np < panels) {
+                    const char *cn = (const char *)(c + ni * ldc + np * NR);
+                    for (size_t j = 0, nr = rows - ni < 32 ? rows - ni : 32; j < nr; j++) {
+                        pf->write[pf->writes++] = cn + j * ldc * 4;
+                        pf->write[pf->writes++] = cn + j * ldc * 4 + 64;
                     }
                 }
                 const int two = r > 16;
@@ -217,7 +237,7 @@ static CK_AMX void gemm(size_t rows, size_t groups, const uint32_t *a, const b_s
                 float *ci = c + i * ldc + p * NR;
                 const int load = accumulate || g0 > 0;
                 if (r == (two ? 32u : 16u) && valid == NR) {
-                    block(two, g1 - g0, a0 + g0 * TILE_WORDS, a1 + g0 * TILE_WORDS, bb, ci, ldc, load);
+                    block(two, g1 - g0, a0 + g0 * TILE_WORDS, a1 + g0 * TILE_WORDS, bb, ci, ldc, load, pf);
                 } else {
                     // A partial block works in a 32×32 copy of C so no tile touches memory outside the
                     // caller's rows and columns.
@@ -225,13 +245,14 @@ static CK_AMX void gemm(size_t rows, size_t groups, const uint32_t *a, const b_s
                     memset(scratch, 0, sizeof scratch);
                     if (load)
                         for (size_t j = 0; j < r; j++) memcpy(scratch + j * 32, ci + j * ldc, valid * sizeof(float));
-                    block(two, g1 - g0, a0 + g0 * TILE_WORDS, a1 + g0 * TILE_WORDS, bb, scratch, 32, load);
+                    block(two, g1 - g0, a0 + g0 * TILE_WORDS, a1 + g0 * TILE_WORDS, bb, scratch, 32, load, pf);
                     for (size_t j = 0; j < r; j++) memcpy(ci + j * ldc, scratch + j * 32, valid * sizeof(float));
                 }
             }
         }
     }
     _tile_release();
+    free(pf);
     free(buffer);
 }
 
