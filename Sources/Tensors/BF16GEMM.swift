@@ -48,8 +48,9 @@ public enum BF16Kernel: String, Sendable, CaseIterable {
     /// use the same arithmetic (the trainer records it and a resume refuses a change).
     public static let best: BF16Kernel = amxEnabled ? .amx : CPUInfo.current.avx512bf16 ? .avx512bf16 : .portable
 
-    /// AMX-BF16 on the CPU and the tile state granted by the OS (asked once, before any tile is used).
-    static let amxEnabled: Bool = CPUInfo.current.amxBF16 && ck_amx_enable() == 1
+    /// AMX-BF16 on the CPU and the tile state granted by the OS (asked once, before any tile is used);
+    /// the AMX path also packs and transposes with AVX-512, which every AMX CPU has unless the OS hides it.
+    static let amxEnabled: Bool = CPUInfo.current.amxBF16 && CPUInfo.current.avx512f && ck_amx_enable() == 1
 }
 
 /// `C (+)= bf16(A) · B` with fp32 accumulation: A `[m, B.k]` fp32 (row stride `lda`) is rounded to bf16
