@@ -80,15 +80,16 @@ public struct StepMemory: Sendable {
 extension StepMemory {
     /// Base weights in precision bf16 (docs/precision.md, Memory): the packed `x·Wᵀ` panels of every
     /// projection and of the LM head (2 bytes a weight; the stored base is released), the one scratch
-    /// the largest of them has its `dY·W` panels rebuilt into, and an untied embedding as stored (taken
-    /// as 16-bit, like the base above). A tied embedding is the LM head's panels (bf16 files; a tied
-    /// fp32 or f16 embedding keeps its stored copy too, which this leaves out).
-    static func bf16WeightBytes(_ c: LlamaConfig) -> Int {
+    /// the largest of them has its `dY·W` panels rebuilt into (not on AMX, whose kernel builds them from
+    /// the forward panels as it goes), and an untied embedding as stored (taken as 16-bit, like the base
+    /// above). A tied embedding is the LM head's panels (bf16 files; a tied fp32 or f16 embedding keeps
+    /// its stored copy too, which this leaves out).
+    static func bf16WeightBytes(_ c: LlamaConfig, kernel: BF16Kernel = .best) -> Int {
         let d = c.hiddenSize, h = c.numHeads * c.headDim, g = c.numKVHeads * c.headDim, i = c.intermediateSize
         let head = c.vocabSize * d
         let packed = c.numLayers * ((h + 2 * g) * d + h * d + 2 * i * d + i * d) + head
-        let largest = max(head, (h + 2 * g) * d, h * d, 2 * i * d, i * d)
+        let scratch = kernel == .amx ? 0 : max(head, (h + 2 * g) * d, h * d, 2 * i * d, i * d)
         let embedding = c.tieWordEmbeddings ? 0 : head
-        return 2 * (packed + largest + embedding) + 4 * (c.numLayers * 2 * d + d)
+        return 2 * (packed + scratch + embedding) + 4 * (c.numLayers * 2 * d + d)
     }
 }
