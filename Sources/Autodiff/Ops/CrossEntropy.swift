@@ -81,11 +81,13 @@ extension Tape {
                             chunkLogits(start, c, wp, rows: rows, into: z)
                             for i in 0..<c { _ = expShiftSum(z + i * vocab, vocab, shift: lse[start + i]) }  // softmax
                         }
-                        // dz = (softmax(z) − onehot(y))·dL
-                        for i in 0..<c {
-                            let zr = z + i * vocab
-                            scale(zr, g, zr, vocab)
-                            zr[targets[start + i]] -= g
+                        // dz = (softmax(z) − onehot(y))·dL, rows split across the workers (element-wise: same bits).
+                        parallelChunks(c, minimumPerChunk: max(1, 65536 / max(1, vocab))) { rows in
+                            for i in rows {
+                                let zr = z + i * vocab
+                                scale(zr, g, zr, vocab)
+                                zr[targets[start + i]] -= g
+                            }
                         }
                         if let wp {
                             sgemm(transA: false, transB: false, m: c, n: dim, k: vocab, z, lda: vocab, wp, ldb: dim, dRows.data, ldc: dim)
