@@ -168,7 +168,7 @@ struct AttentionGeometry: @unchecked Sendable {
         for (s, seg) in segments.enumerated() {
             for g in 0..<kvHeads {
                 let src = x.data + seg.start * ks + g * d, dst = t.data + transposedOffset(segment: s, kvHead: g, n: n)
-                for j in 0..<seg.length { for c in 0..<d { dst[c * seg.length + j] = src[j * ks + c] } }
+                for c in 0..<d { for j in 0..<seg.length { dst[c * seg.length + j] = src[j * ks + c] } }
             }
         }
         return t
