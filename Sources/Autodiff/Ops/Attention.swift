@@ -45,8 +45,8 @@ extension Tape {
         WorkProfile.measure(.attention) {
             let kT = geometry.transposed(k.value)
             let ktp = SendablePointer(kT.data)
-            geometry.forEachUnit { unit, scratch in
-                geometry.forward(unit, q: qp.pointer, k: kp.pointer, v: vp.pointer, out: op.pointer, lse: lp.pointer, scores: scratch.0,
+            geometry.run(geometry.forwardItems()) { item, scratch in
+                geometry.forward(item, q: qp.pointer, k: kp.pointer, v: vp.pointer, out: op.pointer, lse: lp.pointer, scores: scratch.0,
                                  kT: ktp.pointer)
             }
         }
@@ -58,22 +58,23 @@ extension Tape {
             let qp = SendablePointer(q.value.data), kp = SendablePointer(k.value.data), vp = SendablePointer(v.value.data)
             let lp = SendablePointer(lse.data)
             let dq = Tensor(zeros: [n, heads * d])
-            // Per-(segment, head) partial dK and dV, [len, d] each, reduced below in a fixed order.
-            let partials = Tensor(uninitialized: [max(2 * n * heads * d, 1)])
+            // Per-(segment, head, part) partial dK and dV, [len, d] each, reduced below in a fixed order.
+            let partials = Tensor(uninitialized: [max(2 * n * heads * d * geometry.partsPerUnit, 1)])
             let dqp = SendablePointer(dq.data), pp = SendablePointer(partials.data), dop = SendablePointer(dO.data)
             let kT = geometry.transposed(k.value), vT = geometry.transposed(v.value)
             let ktp = SendablePointer(kT.data), vtp = SendablePointer(vT.data)
-            geometry.forEachUnit { unit, scratch in
-                geometry.backward(unit, q: qp.pointer, k: kp.pointer, v: vp.pointer, dO: dop.pointer, lse: lp.pointer,
+            let items = geometry.backwardItems()
+            geometry.run(items) { item, scratch in
+                geometry.backward(item, q: qp.pointer, k: kp.pointer, v: vp.pointer, dO: dop.pointer, lse: lp.pointer,
                                   dq: dqp.pointer, partials: pp.pointer, p: scratch.0, dp: scratch.1, kT: ktp.pointer, vT: vtp.pointer)
             }
             let ks = kvHeads * d
             let dk = Tensor(zeros: [n, ks]), dv = Tensor(zeros: [n, ks])
-            for unit in geometry.units {
-                let (seg, h) = (geometry.segments[unit.segment], unit.head)
+            for item in items {  // units in order, each unit's parts in order
+                let (seg, h) = (geometry.segments[item.unit.segment], item.unit.head)
                 let g = h / geometry.rep
-                let base = geometry.partialOffset(unit)
-                for i in 0..<seg.length {
+                let base = geometry.partialOffset(item)
+                for i in 0..<geometry.keys(item) {
                     axpy(1, partials.data + base + i * d, dk.data + (seg.start + i) * ks + g * d, d)
                     axpy(1, partials.data + base + seg.length * d + i * d, dv.data + (seg.start + i) * ks + g * d, d)
                 }
@@ -88,9 +89,13 @@ extension Tape {
     }
 }
 
-/// The work of one attention call: (segment, head) units and the per-unit kernels.
+/// The work of one attention call: (segment, head) units, the items they are cut into for the
+/// workers, and the kernels.
 struct AttentionGeometry: @unchecked Sendable {
     struct Unit { let segment: Int; let head: Int }
+    /// Row tiles `tiles` (tile indices, see `tile(_:len:)`) of a unit; in the backward pass, part `part`
+    /// of the unit, with a dK/dV partial of its own.
+    struct Item { let unit: Unit; let tiles: Range<Int>; let part: Int }
 
     let heads: Int, kvHeads: Int, d: Int, rep: Int
     let products: FP32Products
@@ -100,8 +105,13 @@ struct AttentionGeometry: @unchecked Sendable {
     /// Rows of q, k and v (all segments and padding).
     let totalRows: Int
     let scale: Float
-    /// Offset of each segment's first partial block (2·len·d floats per head).
+    /// Offset of each segment's first partial block (2·len·d floats per head and part).
     let segmentPartialBase: [Int]
+    /// Backward parts per unit. With OpenBLAS products (fp32 runs) one, so dK/dV keep their summation
+    /// order. With the AVX-512 products (bf16 runs, whose order may differ) two of about equal work, so
+    /// that an odd number of heads still spreads evenly over the workers (9 whole units on 2 workers
+    /// leave one idle for a ninth of the time). The cut does not depend on the worker count.
+    let partsPerUnit: Int
 
     init(heads: Int, kvHeads: Int, headDim d: Int, rows: Int, segments: [Segment], products: FP32Products) {
         totalRows = rows
@@ -111,36 +121,75 @@ struct AttentionGeometry: @unchecked Sendable {
         units = segments.indices.flatMap { s in (0..<heads).map { Unit(segment: s, head: $0) } }
         maxLen = segments.map(\.length).max() ?? 0
         scale = 1 / Float(d).squareRoot()
+        partsPerUnit = products == .avx512 ? 2 : 1
         var base: [Int] = [], acc = 0
-        for seg in segments { base.append(acc); acc += 2 * seg.length * d * heads }
+        for seg in segments { base.append(acc); acc += 2 * seg.length * d * heads * partsPerUnit }
         segmentPartialBase = base
     }
 
-    func partialOffset(_ u: Unit) -> Int { segmentPartialBase[u.segment] + u.head * 2 * segments[u.segment].length * d }
+    func partialOffset(_ item: Item) -> Int {
+        let len = segments[item.unit.segment].length
+        return segmentPartialBase[item.unit.segment] + (item.unit.head * partsPerUnit + item.part) * 2 * len * d
+    }
 
-    /// Runs `body` over every unit on all threads (unit i on worker i mod threads), each worker with
-    /// its own two `[maxLen, maxLen]` scratch buffers.
-    func forEachUnit(_ body: (Unit, (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)) -> Void) {
-        let workers = min(Threads.count, max(units.count, 1))
+    /// Keys an item's rows attend to (causal: up to its last row): the rows of its dK/dV partial.
+    func keys(_ item: Item) -> Int {
+        let len = segments[item.unit.segment].length
+        return item.tiles.isEmpty ? 0 : min(len, item.tiles.upperBound * tileRows)
+    }
+
+    /// Work of an item, in multiply-adds per head dimension: each tile's rows times the keys they see.
+    func cost(_ item: Item) -> Int {
+        let len = segments[item.unit.segment].length
+        return item.tiles.reduce(0) { acc, t in acc + (min(len, (t + 1) * tileRows) - t * tileRows) * min(len, (t + 1) * tileRows) }
+    }
+
+    /// Forward items: every row tile of every unit on its own (tiles write disjoint rows).
+    func forwardItems() -> [Item] {
+        units.flatMap { u in (0..<tileCount(segments[u.segment].length)).map { Item(unit: u, tiles: $0..<($0 + 1), part: 0) } }
+    }
+
+    /// Backward items: each unit whole, or cut into `partsPerUnit` runs of tiles of about equal work.
+    func backwardItems() -> [Item] {
+        units.flatMap { u -> [Item] in
+            let count = tileCount(segments[u.segment].length)
+            guard partsPerUnit == 2, count >= 2 else { return [Item(unit: u, tiles: 0..<count, part: 0)] }
+            let whole = cost(Item(unit: u, tiles: 0..<count, part: 0))
+            // The cut that leaves the two parts' work closest to half each.
+            let cut = (1..<count).min { a, b in
+                abs(2 * cost(Item(unit: u, tiles: 0..<a, part: 0)) - whole) < abs(2 * cost(Item(unit: u, tiles: 0..<b, part: 0)) - whole)
+            }!
+            return [Item(unit: u, tiles: 0..<cut, part: 0), Item(unit: u, tiles: cut..<count, part: 1)]
+        }
+    }
+
+    /// Runs `body` over `items` on all threads, each worker with its own two `[maxLen, maxLen]` scratch
+    /// buffers. Items go to workers largest first, each to the least loaded so far (ties: the lower
+    /// worker): a fixed assignment. Items write disjoint memory and none depends on another, so the
+    /// result does not depend on the assignment either.
+    func run(_ items: [Item], _ body: (Item, (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)) -> Void) {
+        let workers = min(Threads.count, max(items.count, 1))
         let scratch = (0..<workers).map { _ in
             (Tensor(uninitialized: [max(maxLen * maxLen, 1)]), Tensor(uninitialized: [max(maxLen * maxLen, 1)]))
         }
-        func run(_ w: Int) {
-            var i = w
-            while i < units.count {
-                body(units[i], (scratch[w].0.data, scratch[w].1.data))
-                i += workers
-            }
+        var lists = [[Int]](repeating: [], count: workers), load = [Int](repeating: 0, count: workers)
+        let costs = items.map(cost)
+        for i in items.indices.sorted(by: { costs[$0] > costs[$1] || costs[$0] == costs[$1] && $0 < $1 }) {
+            let w = load.indices.min { load[$0] < load[$1] }!
+            lists[w].append(i)
+            load[w] += costs[i]
         }
-        if workers <= 1 { run(0) } else { Threads.parallelWorkers { w in if w < workers { run(w) } } }
+        func work(_ w: Int) { for i in lists[w] { body(items[i], (scratch[w].0.data, scratch[w].1.data)) } }
+        if workers <= 1 { work(0) } else { Threads.parallelWorkers { w in if w < workers { work(w) } } }
     }
 
-    /// Row tiles of a causal `[len, len]` block: rows `i0..<i1` only need keys `0..<i1`, so tiling skips
-    /// the upper triangle's GEMM work (about 44 % of it with 64-row tiles at len 512).
-    func tiles(_ len: Int) -> [Range<Int>] {
-        let t = 64
-        return stride(from: 0, to: len, by: t).map { $0..<min(len, $0 + t) }
-    }
+    /// Rows per tile of a causal `[len, len]` block: rows `i0..<i1` only need keys `0..<i1`, so tiling
+    /// skips the upper triangle's GEMM work (about 44 % of it with 64-row tiles at len 512).
+    let tileRows = 64
+
+    func tileCount(_ len: Int) -> Int { (len + tileRows - 1) / tileRows }
+
+    func tile(_ t: Int, len: Int) -> Range<Int> { (t * tileRows)..<min(len, (t + 1) * tileRows) }
 
     /// One product of a unit on the calling thread, `C (+)= alpha · op(A) · op(B)`, by `products`. For
     /// a transposed B the `.avx512` kernel reads `bT`, the same matrix stored `[k, n]` (row stride `ldbT`).
@@ -176,14 +225,14 @@ struct AttentionGeometry: @unchecked Sendable {
 
     func transposedOffset(segment s: Int, kvHead g: Int, n: Int) -> Int { g * d * n + segments[s].start * d }
 
-    func forward(_ u: Unit, q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+    func forward(_ item: Item, q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
                  out: UnsafeMutablePointer<Float>, lse: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>,
                  kT kTAll: UnsafePointer<Float>) {
-        let seg = segments[u.segment], len = seg.length, h = u.head, g = h / rep
+        let u = item.unit, seg = segments[u.segment], len = seg.length, h = u.head, g = h / rep
         let qs = heads * d, ks = kvHeads * d
         let qh = q + seg.start * qs + h * d, kg = k + seg.start * ks + g * d, vg = v + seg.start * ks + g * d
         let kT = kTAll + transposedOffset(segment: u.segment, kvHead: g, n: totalRows)
-        for tile in tiles(len) {
+        for tile in item.tiles.map({ self.tile($0, len: len) }) {
             let (i0, i1) = (tile.lowerBound, tile.upperBound)
             // S[i0..<i1, 0..<i1] = Q·Kᵀ/√d  (row stride len)
             product(transA: false, transB: true, m: i1 - i0, n: i1, k: d, alpha: scale, qh + i0 * qs, lda: qs, kg, ldb: ks,
@@ -195,18 +244,20 @@ struct AttentionGeometry: @unchecked Sendable {
         }
     }
 
-    func backward(_ u: Unit, q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, dO: UnsafePointer<Float>,
+    func backward(_ item: Item, q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, dO: UnsafePointer<Float>,
                   lse: UnsafePointer<Float>, dq: UnsafeMutablePointer<Float>, partials: UnsafeMutablePointer<Float>,
                   p: UnsafeMutablePointer<Float>, dp: UnsafeMutablePointer<Float>, kT kTAll: UnsafePointer<Float>, vT vTAll: UnsafePointer<Float>) {
-        let seg = segments[u.segment], len = seg.length, h = u.head, g = h / rep
+        let u = item.unit, seg = segments[u.segment], len = seg.length, h = u.head, g = h / rep
         let qs = heads * d, ks = kvHeads * d
         let qh = q + seg.start * qs + h * d, kg = k + seg.start * ks + g * d, vg = v + seg.start * ks + g * d
         let doh = dO + seg.start * qs + h * d
-        let dkPart = partials + partialOffset(u), dvPart = dkPart + len * d
-        dkPart.update(repeating: 0, count: 2 * len * d)
+        // The item's dK and dV partials, [len, d] each; only its first `keys` rows receive anything.
+        let dkPart = partials + partialOffset(item), dvPart = dkPart + len * d
+        dkPart.update(repeating: 0, count: keys(item) * d)
+        dvPart.update(repeating: 0, count: keys(item) * d)
         let kT = kTAll + transposedOffset(segment: u.segment, kvHead: g, n: totalRows)
         let vT = vTAll + transposedOffset(segment: u.segment, kvHead: g, n: totalRows)
-        for tile in tiles(len) {
+        for tile in item.tiles.map({ self.tile($0, len: len) }) {
             let (i0, i1) = (tile.lowerBound, tile.upperBound), rows = i1 - i0
             let pt = p + i0 * len, dpt = dp + i0 * len
             // P = exp(S − lse), recomputed for rows i0..<i1, keys 0..<i1.
