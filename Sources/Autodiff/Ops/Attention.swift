@@ -38,7 +38,7 @@ extension Tape {
                      "attention: q \(q.shape), k \(k.shape), v \(v.shape) do not match heads/head_dim")
         let geometry = AttentionGeometry(heads: heads, kvHeads: kvHeads, headDim: d, rows: n, segments: segments.filter { $0.length > 0 },
                                          products: products)
-        let o = Tensor(zeros: [n, heads * d])
+        let o = geometry.zeroOutsideSegments(Tensor(uninitialized: [n, heads * d]))
         let lse = Tensor(uninitialized: [n, heads])
         let qp = SendablePointer(q.value.data), kp = SendablePointer(k.value.data), vp = SendablePointer(v.value.data)
         let op = SendablePointer(o.data), lp = SendablePointer(lse.data)
@@ -57,7 +57,7 @@ extension Tape {
             // freed (and reused) storage.
             let qp = SendablePointer(q.value.data), kp = SendablePointer(k.value.data), vp = SendablePointer(v.value.data)
             let lp = SendablePointer(lse.data)
-            let dq = Tensor(zeros: [n, heads * d])
+            let dq = geometry.zeroOutsideSegments(Tensor(uninitialized: [n, heads * d]))
             // Per-(segment, head, part) partial dK and dV, [len, d] each, reduced below in a fixed order.
             let partials = Tensor(uninitialized: [max(2 * n * heads * d * geometry.partsPerUnit, 1)])
             let dqp = SendablePointer(dq.data), pp = SendablePointer(partials.data), dop = SendablePointer(dO.data)
@@ -70,18 +70,28 @@ extension Tape {
             }
             let ks = kvHeads * d
             let dk = Tensor(zeros: [n, ks]), dv = Tensor(zeros: [n, ks])
-            for item in items {  // units in order, each unit's parts in order
-                let (seg, h) = (geometry.segments[item.unit.segment], item.unit.head)
-                let g = h / geometry.rep
-                let base = geometry.partialOffset(item)
-                for i in 0..<geometry.keys(item) {
-                    axpy(1, partials.data + base + i * d, dk.data + (seg.start + i) * ks + g * d, d)
-                    axpy(1, partials.data + base + seg.length * d + i * d, dv.data + (seg.start + i) * ks + g * d, d)
+            let dkp = SendablePointer(dk.data), dvp = SendablePointer(dv.data)
+            // Rows split across the workers; each row sums its items in the same order (units in order,
+            // each unit's parts in order) whatever the split.
+            parallelChunks(n, minimumPerChunk: 64) { chunk in
+                for item in items {
+                    let (seg, h) = (geometry.segments[item.unit.segment], item.unit.head)
+                    let g = h / geometry.rep
+                    let base = pp.pointer + geometry.partialOffset(item)
+                    let first = max(0, chunk.lowerBound - seg.start), end = min(geometry.keys(item), chunk.upperBound - seg.start)
+                    for i in stride(from: first, to: end, by: 1) {
+                        axpy(1, base + i * d, dkp.pointer + (seg.start + i) * ks + g * d, d)
+                        axpy(1, base + seg.length * d + i * d, dvp.pointer + (seg.start + i) * ks + g * d, d)
+                    }
                 }
             }
             for (variable, grad) in [(q, dq), (k, dk), (v, dv)] where variable.requiresGrad {
                 variable.accumulateGrad { dst, beta in
-                    beta == 0 ? dst.update(from: grad.data, count: grad.count) : axpy(1, grad.data, dst, grad.count)
+                    let src = SendablePointer(grad.data), dst = SendablePointer(dst)
+                    parallelChunks(grad.count) { r in
+                        let o = r.lowerBound
+                        if beta == 0 { (dst.pointer + o).update(from: src.pointer + o, count: r.count) } else { axpy(1, src.pointer + o, dst.pointer + o, r.count) }
+                    }
                 }
             }
         } }
@@ -214,12 +224,28 @@ struct AttentionGeometry: @unchecked Sendable {
         guard products == .avx512 else { return Tensor(uninitialized: [1]) }
         let n = x.rows, ks = kvHeads * d
         let t = Tensor(uninitialized: [max(kvHeads * d * n, 1)])
-        for (s, seg) in segments.enumerated() {
-            for g in 0..<kvHeads {
-                let src = x.data + seg.start * ks + g * d, dst = t.data + transposedOffset(segment: s, kvHead: g, n: n)
-                for c in 0..<d { for j in 0..<seg.length { dst[c * seg.length + j] = src[j * ks + c] } }
+        let xp = SendablePointer(x.data), tp = SendablePointer(t.data)
+        parallelChunks(d, minimumPerChunk: 8) { columns in
+            for (s, seg) in segments.enumerated() {
+                for g in 0..<kvHeads {
+                    let src = xp.pointer + seg.start * ks + g * d, dst = tp.pointer + transposedOffset(segment: s, kvHead: g, n: n)
+                    for c in columns { for j in 0..<seg.length { dst[c * seg.length + j] = src[j * ks + c] } }
+                }
             }
         }
+        return t
+    }
+
+    /// `t` (`[totalRows, ·]`) with the rows outside every segment (padding) set to zero; the kernels
+    /// write every row inside one.
+    func zeroOutsideSegments(_ t: Tensor) -> Tensor {
+        let columns = t.columns
+        var row = 0
+        for seg in segments.sorted(by: { $0.start < $1.start }) {
+            if seg.start > row { (t.data + row * columns).update(repeating: 0, count: (seg.start - row) * columns) }
+            row = max(row, seg.start + seg.length)
+        }
+        if totalRows > row { (t.data + row * columns).update(repeating: 0, count: (totalRows - row) * columns) }
         return t
     }
 
