@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "RunLayout", swiftSettings: fast),
         .target(name: "Tokenizer", dependencies: ["StrictJSON"], swiftSettings: fast),
         .target(name: "ChatData", dependencies: ["Seeds", "StrictJSON", "Tokenizer"], swiftSettings: fast),
-        .target(name: "Llama", dependencies: ["Seeds", "StrictJSON", "Tensors", "Autodiff", "SafeTensors", "GGUF"], swiftSettings: fast),
+        .target(name: "Llama", dependencies: ["RunLayout", "Seeds", "StrictJSON", "Tensors", "Autodiff", "SafeTensors", "GGUF"], swiftSettings: fast),
         // Data-parallel collectives (Open MPI loaded at run time, or the one-process identity).
         .target(name: "Distributed", swiftSettings: fast),
         .target(name: "Training", dependencies: ["RunLayout", "Seeds", "StrictJSON", "Tensors", "Autodiff", "SafeTensors", "GGUF", "Tokenizer", "ChatData", "Llama", "Distributed"], swiftSettings: fast),

@@ -119,7 +119,7 @@ public struct ExportSource: Sendable {
             }
             tried.append("\(recipe) names \"\(model)\", which is not a model directory here")
         }
-        let configPath = join(adapterDirectory, "adapter_config.json")
+        let configPath = join(adapterDirectory, RunLayout.adapterConfigFile)
         if let data = FileManager.default.contents(atPath: configPath),
            let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] {
             if let name = json["base_model_name_or_path"] as? String, !name.isEmpty {

@@ -32,18 +32,7 @@ extension LlamaWeights {
         }
         // The embedding is only read row by row (and as the tied LM head), so it is never cached here.
         let embedding = try matrix("model.embed_tokens.weight", [c.vocabSize, c.hiddenSize], cache: false)
-        var layers: [LayerWeights] = []
-        for l in 0..<c.numLayers {
-            var projections: [Projection: FrozenWeight] = [:]
-            for p in Projection.allCases { projections[p] = try matrix(p.path(layer: l) + ".weight", p.shape(c)) }
-            layers.append(LayerWeights(
-                inputNorm: try vector("model.layers.\(l).input_layernorm.weight"),
-                postAttentionNorm: try vector("model.layers.\(l).post_attention_layernorm.weight"),
-                projections: projections))
-        }
-        let lmHead = c.tieWordEmbeddings ? embedding : try matrix("lm_head.weight", [c.vocabSize, c.hiddenSize])
-        return LlamaWeights(config: c, embedding: embedding, layers: layers, finalNorm: try vector("model.norm.weight"),
-                            lmHead: lmHead, gguf: file)
+        return try assemble(config: c, embedding: embedding, matrix: { try matrix($0, $1) }, vector: vector, gguf: file)
     }
 
     /// A GGUF matrix as a frozen weight. `rowSources[r]` is the file row holding logical row r (nil: the same row).

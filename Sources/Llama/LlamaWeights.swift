@@ -99,6 +99,14 @@ public final class LlamaWeights: @unchecked Sendable {
             try frozen(files, name, [c.hiddenSize], directory: directory).toTensor().reshaped([c.hiddenSize])
         }
         let embedding = try frozen(files, "model.embed_tokens.weight", [c.vocabSize, c.hiddenSize], directory: directory)
+        return try assemble(config: c, embedding: embedding, matrix: matrix, vector: vector, source: files)
+    }
+
+    /// The model from its tensors by Hugging Face name: the one list of the names a Llama checkpoint
+    /// holds, shared by the safetensors and the GGUF loader (which maps the names to GGUF's).
+    static func assemble(config c: LlamaConfig, embedding: FrozenWeight,
+                         matrix: (String, [Int]) throws -> FrozenWeight, vector: (String) throws -> Tensor,
+                         source: SafeTensorsCollection? = nil, gguf: GGUFFile? = nil) throws -> LlamaWeights {
         var layers: [LayerWeights] = []
         for l in 0..<c.numLayers {
             var projections: [Projection: FrozenWeight] = [:]
@@ -108,14 +116,9 @@ public final class LlamaWeights: @unchecked Sendable {
                 postAttentionNorm: try vector("model.layers.\(l).post_attention_layernorm.weight"),
                 projections: projections))
         }
-        let lmHead: FrozenWeight
-        if c.tieWordEmbeddings {
-            lmHead = embedding
-        } else {
-            lmHead = try matrix("lm_head.weight", [c.vocabSize, c.hiddenSize])
-        }
+        let lmHead = c.tieWordEmbeddings ? embedding : try matrix("lm_head.weight", [c.vocabSize, c.hiddenSize])
         return LlamaWeights(config: c, embedding: embedding, layers: layers, finalNorm: try vector("model.norm.weight"),
-                            lmHead: lmHead, source: files)
+                            lmHead: lmHead, source: source, gguf: gguf)
     }
 
     /// A tensor as a `FrozenWeight` in its file dtype: F32 is copied into aligned storage, BF16/F16 are

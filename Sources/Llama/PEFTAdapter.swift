@@ -1,4 +1,5 @@
 import Foundation
+import RunLayout
 import SafeTensors
 import Tensors
 
@@ -12,7 +13,7 @@ public enum PEFTAdapter {
     /// Loads an adapter for a model with `model` config. Targets, rank and shapes must be consistent;
     /// every tensor the config implies must be present (errors name the file and the tensor).
     public static func load(directory: String, model: LlamaConfig) throws -> (LoRAAdapters, Metadata) {
-        let configPath = (directory as NSString).appendingPathComponent("adapter_config.json")
+        let configPath = (directory as NSString).appendingPathComponent(RunLayout.adapterConfigFile)
         guard let data = FileManager.default.contents(atPath: configPath) else {
             throw LlamaError.unreadable(path: configPath, reason: "cannot read the adapter config; a PEFT adapter directory has adapter_config.json and adapter_model.safetensors")
         }
@@ -61,7 +62,7 @@ public enum PEFTAdapter {
         let config = LoRAConfig(rank: r, alpha: alpha, dropout: dropout,
                                 rslora: try reader.bool("use_rslora", default: false), targets: ordered)
 
-        let weightsPath = (directory as NSString).appendingPathComponent("adapter_model.safetensors")
+        let weightsPath = (directory as NSString).appendingPathComponent(RunLayout.adapterWeightsFile)
         let file = try SafeTensorsFile(path: weightsPath)
         var pairs: [[Projection: LoRAPair]] = []
         var expected = Set<String>()
@@ -126,8 +127,8 @@ public enum PEFTAdapter {
         let tensors = adapters.namedParameters.map { name, v in
             TensorToWrite.float32(name: name, shape: v.value.shape, data: v.value.array)
         }
-        try SafeTensorsWriter.write(tensors, to: (directory as NSString).appendingPathComponent("adapter_model.safetensors"))
+        try SafeTensorsWriter.write(tensors, to: (directory as NSString).appendingPathComponent(RunLayout.adapterWeightsFile))
         try AtomicFile.write(configJSON(adapters.config, baseModel: baseModel),
-                             to: (directory as NSString).appendingPathComponent("adapter_config.json"))
+                             to: (directory as NSString).appendingPathComponent(RunLayout.adapterConfigFile))
     }
 }

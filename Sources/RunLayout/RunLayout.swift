@@ -23,6 +23,7 @@ public enum RunLayout {
     public static let finalAdapterFolder = "adapter"
     public static let checkpointsFolder = "checkpoints"
     public static let latestFile = "latest"
+    /// A PEFT adapter folder's two files (every checkpoint and the final adapter folder are one).
     public static let adapterWeightsFile = "adapter_model.safetensors"
     public static let adapterConfigFile = "adapter_config.json"
     public static let optimizerFile = "optimizer.safetensors"

@@ -61,3 +61,23 @@ func copyItem(_ from: String, _ to: String) throws {
 func writeText(_ text: String, _ path: String) throws {
     try Data(text.utf8).write(to: URL(fileURLWithPath: path))
 }
+
+/// An adapter source folder for export tests: a PEFT adapter whose B matrices are a fixed non-zero
+/// pattern (`bScale`·sin, varied per layer and projection, so every merged matrix differs from the base)
+/// and a recipe.json naming `base` with `data` as its data section.
+func makeAdapterSource(_ test: XCTestCase, base: String, lora: LoRAConfig, seed: UInt64, bScale: Float,
+                       data: [String: Any]) throws -> (path: String, adapters: LoRAAdapters, config: LlamaConfig) {
+    let config = try LlamaConfig.load(path: base)
+    let adapters = LoRAAdapters.initialize(lora, model: config, seed: seed)
+    for (layer, row) in adapters.pairs.enumerated() {
+        for (p, pair) in row {
+            let salt = Float(layer * 7 + Projection.allCases.firstIndex(of: p)!)
+            for i in 0..<pair.b.value.count { pair.b.value[i] = bScale * sin(Float(i) * 0.37 + salt) }
+        }
+    }
+    let dir = try scratchDirectory(test) + "/adapter"
+    try PEFTAdapter.save(adapters, baseModel: base, to: dir)
+    let recipe: [String: Any] = ["model": base, "data": data]
+    try JSONSerialization.data(withJSONObject: recipe).write(to: URL(fileURLWithPath: dir + "/recipe.json"))
+    return (dir, adapters, config)
+}

@@ -17,19 +17,9 @@ final class GGUFBaseExportTests: XCTestCase {
 
     /// A PEFT adapter (B non-zero) with a recipe.json naming `base` and ChatML, SmolLM2's format.
     private func makeSource(base: String, rank: Int = 4) throws -> (String, LoRAAdapters) {
-        let config = try LlamaConfig.load(path: base)
-        let adapters = LoRAAdapters.initialize(LoRAConfig(rank: rank, alpha: Double(2 * rank)), model: config, seed: 11)
-        for (layer, row) in adapters.pairs.enumerated() {
-            for (p, pair) in row {
-                let salt = Float(layer * 7 + Projection.allCases.firstIndex(of: p)!)
-                for i in 0..<pair.b.value.count { pair.b.value[i] = 0.02 * sin(Float(i) * 0.37 + salt) }
-            }
-        }
-        let dir = try scratchDirectory(self) + "/adapter"
-        try PEFTAdapter.save(adapters, baseModel: base, to: dir)
-        let recipe: [String: Any] = ["model": base, "data": ["template": "chatml", "system_prompt": "You are SmolLM."]]
-        try JSONSerialization.data(withJSONObject: recipe).write(to: URL(fileURLWithPath: dir + "/recipe.json"))
-        return (dir, adapters)
+        let source = try makeAdapterSource(self, base: base, lora: LoRAConfig(rank: rank, alpha: Double(2 * rank)), seed: 11,
+                                           bScale: 0.02, data: ["template": "chatml", "system_prompt": "You are SmolLM."])
+        return (source.path, source.adapters)
     }
 
     /// SmolLM2 Q4_1 + adapter → f32 safetensors: our loader reads the folder back as the same model (logits

@@ -16,19 +16,9 @@ final class GGUFExportTests: XCTestCase {
 
     /// A PEFT adapter directory with a recipe.json naming the base and the template.
     private func makeSource(base: String, rslora: Bool = false, data: [String: Any] = ["template": "llama3"]) throws -> (String, LoRAAdapters, LlamaConfig) {
-        let config = try LlamaConfig.load(path: base)
-        let adapters = LoRAAdapters.initialize(LoRAConfig(rank: 4, alpha: 8, rslora: rslora), model: config, seed: 7)
-        for (layer, row) in adapters.pairs.enumerated() {
-            for (p, pair) in row {
-                let salt = Float(layer * 7 + Projection.allCases.firstIndex(of: p)!)
-                for i in 0..<pair.b.value.count { pair.b.value[i] = 0.05 * sin(Float(i) * 0.37 + salt) }
-            }
-        }
-        let dir = try scratchDirectory(self) + "/adapter"
-        try PEFTAdapter.save(adapters, baseModel: base, to: dir)
-        let recipe: [String: Any] = ["model": base, "data": data]
-        try JSONSerialization.data(withJSONObject: recipe).write(to: URL(fileURLWithPath: dir + "/recipe.json"))
-        return (dir, adapters, config)
+        let source = try makeAdapterSource(self, base: base, lora: LoRAConfig(rank: 4, alpha: 8, rslora: rslora), seed: 7,
+                                           bScale: 0.05, data: data)
+        return (source.path, source.adapters, source.config)
     }
 
     private func export(_ source: String, _ configure: (inout ExportOptions) -> Void = { _ in }) throws -> ExportReport {
