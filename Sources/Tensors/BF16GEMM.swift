@@ -48,11 +48,9 @@ public enum BF16Kernel: String, Sendable, CaseIterable {
     /// use the same arithmetic (the trainer records it and a resume refuses a change).
     public static let best: BF16Kernel = amxEnabled ? .amx : CPUInfo.current.avx512bf16 ? .avx512bf16 : .portable
 
-    /// AMX-BF16 on the CPU and the tile state granted by the OS (asked once, before any tile is used).
-    static let amxEnabled: Bool = CPUInfo.current.amxBF16 && ck_amx_enable() == 1
-
-    /// Rows per micro-tile.
-    var rowsPerTile: Int { self == .amx ? 32 : Int(CK_BF16_MR) }
+    /// AMX-BF16 on the CPU and the tile state granted by the OS (asked once, before any tile is used);
+    /// the AMX path also packs and transposes with AVX-512, which every AMX CPU has unless the OS hides it.
+    static let amxEnabled: Bool = CPUInfo.current.amxBF16 && CPUInfo.current.avx512f && ck_amx_enable() == 1
 }
 
 /// `C (+)= bf16(A) · B` with fp32 accumulation: A `[m, B.k]` fp32 (row stride `lda`) is rounded to bf16
@@ -72,58 +70,135 @@ public func bf16gemm(
         if !accumulate { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: b.n) } }
         return
     }
-    let kPairs = b.kPairs
     precondition(kernel.isAvailable, "bf16gemm: the \(kernel.rawValue) kernel cannot run on this CPU")
-    let mr = kernel.rowsPerTile
-    // The AMX kernel reads A in whole 16-row slices: rows up to the next tile stay inside the buffer (zeros).
-    let paddedRows = kernel == .amx ? (m + mr - 1) / mr * mr : m
-    let packedA = Tensor(uninitialized: [paddedRows * kPairs])  // pooled; 4-byte words reinterpreted as bf16 pairs
+    if kernel == .amx {
+        amxGEMM(m: m, a, lda: lda, k: b.k, n: b.n, .panels(b), accumulate: accumulate, c, ldc: ldc)
+        return
+    }
+    let kPairs = b.kPairs
+    let packedA = Tensor(uninitialized: [m * kPairs])  // pooled; 4-byte words reinterpreted as bf16 pairs
     let ap = UnsafeMutableRawPointer(packedA.data).assumingMemoryBound(to: UInt32.self)
     packBF16Rows(m: m, k: b.k, a, lda: lda, into: ap)
-    (ap + m * kPairs).update(repeating: 0, count: (paddedRows - m) * kPairs)
 
     let workers = Threads.workersForGEMM(m: m, n: b.n, k: b.k)
     let box = UncheckedBox((a: UnsafePointer(ap), c: c))
-    if workers <= 1 {
-        bf16Block(rows: 0..<m, panels: 0..<b.panels, box.value.a, kPairs: kPairs, b, box.value.c, ldc: ldc, accumulate: accumulate, kernel: kernel)
-    } else if b.panels >= 2 * workers {
-        let per = (b.panels + workers - 1) / workers
-        Threads.parallelWorkers { w in
-            let lo = min(b.panels, w * per), hi = min(b.panels, lo + per)
-            if lo < hi { bf16Block(rows: 0..<m, panels: lo..<hi, box.value.a, kPairs: kPairs, b, box.value.c, ldc: ldc, accumulate: accumulate, kernel: kernel) }
-        }
-    } else {
-        let per = ((m + workers - 1) / workers + mr - 1) / mr * mr
-        Threads.parallelWorkers { w in
-            let lo = min(m, w * per), hi = min(m, lo + per)
-            if lo < hi { bf16Block(rows: lo..<hi, panels: 0..<b.panels, box.value.a, kPairs: kPairs, b, box.value.c, ldc: ldc, accumulate: accumulate, kernel: kernel) }
+    splitGEMM(m: m, panels: b.panels, workers: workers, rowMultiple: Int(CK_BF16_MR)) { rows, panels in
+        bf16Block(rows: rows, panels: panels, box.value.a, kPairs: kPairs, b, box.value.c, ldc: ldc, accumulate: accumulate, kernel: kernel)
+    }
+    withExtendedLifetime(packedA) {}
+}
+
+/// `C (+)= bf16(dY) · W` for a frozen `W [out, in]` given by its forward panels (`x · Wᵀ`): dY `[m, out]`
+/// (row stride `lda`), C `[m, in]`. The AMX kernel builds the `dY · W` panels block by block from the
+/// forward panels as it goes (bit for bit `BF16Panels.repackBackward`'s words), so no backward copy of
+/// the weight is ever stored. AMX only; other kernels read the rebuilt panels (`BF16Weight.withBackward`).
+public func bf16gemmFromForward(
+    m: Int, _ dy: UnsafePointer<Float>, lda: Int, _ forward: BF16Panels,
+    accumulate: Bool, _ c: UnsafeMutablePointer<Float>, ldc: Int
+) {
+    let out = forward.n, inF = forward.k
+    if m == 0 || inF == 0 { return }
+    if out == 0 {
+        if !accumulate { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: inF) } }
+        return
+    }
+    precondition(BF16Kernel.amx.isAvailable, "bf16gemmFromForward: the amx kernel cannot run on this CPU")
+    amxGEMM(m: m, dy, lda: lda, k: out, n: inF, .forwardPanels(forward), accumulate: accumulate, c, ldc: ldc)
+}
+
+/// Where the AMX kernel reads B: packed panels, or the forward panels of W for `dY · W`.
+private enum AMXOperand {
+    case panels(BF16Panels)
+    case forwardPanels(BF16Panels)
+}
+
+/// The AMX driver: A rounded and packed in the tile layout (`ck_bf16_pack_tiles`, split across the
+/// workers by tiles), then each worker runs its share of panels (or rows) in one C call, which blocks
+/// for the caches itself (Sources/CKernels/bf16_amx.c).
+private func amxGEMM(
+    m: Int, _ a: UnsafePointer<Float>, lda: Int, k: Int, n: Int, _ b: AMXOperand,
+    accumulate: Bool, _ c: UnsafeMutablePointer<Float>, ldc: Int
+) {
+    let kPairs = (k + 1) / 2, groups = (kPairs + 15) / 16, tiles = (m + 15) / 16, tileWords = 16 * 16
+    let nr = BF16Panels.columnsPerPanel, panels = (n + nr - 1) / nr
+    let packedA = Tensor(uninitialized: [tiles * groups * tileWords])  // pooled; 4-byte words = bf16 pairs
+    let ap = UnsafeMutableRawPointer(packedA.data).assumingMemoryBound(to: UInt32.self)
+    packBF16Tiles(m: m, k: k, a, lda: lda, into: ap)
+    let box = UncheckedBox((ap: ap, c: c, b: b))
+    let workers = Threads.workersForGEMM(m: m, n: n, k: k)
+    splitGEMM(m: m, panels: panels, workers: workers, rowMultiple: 32) { rows, share in
+        let (ap, c, b) = box.value
+        let ai = UnsafePointer(ap + (rows.lowerBound / 16) * groups * tileWords)
+        let ci = c + rows.lowerBound * ldc + share.lowerBound * nr
+        let valid = min(n, share.upperBound * nr) - share.lowerBound * nr
+        switch b {
+        case .panels(let w):
+            ck_bf16_gemm_amx(rows.count, kPairs, ai, w.words + share.lowerBound * kPairs * nr, share.count, valid, ci, ldc, accumulate ? 1 : 0)
+        case .forwardPanels(let f):
+            ck_bf16_gemm_amx_from_forward(rows.count, kPairs, ai, f.words, f.kPairs, share.lowerBound, share.count, valid, ci, ldc, accumulate ? 1 : 0)
         }
     }
     withExtendedLifetime(packedA) {}
 }
 
-/// Rounds rows of fp32 activations to bf16 pairs (`(k + 1) / 2` words per row, the odd tail paired with 0).
-func packBF16Rows(m: Int, k: Int, _ a: UnsafePointer<Float>, lda: Int, into dst: UnsafeMutablePointer<UInt32>) {
-    let kPairs = (k + 1) / 2
-    let box = UncheckedBox((a: a, dst: dst))
-    parallelChunks(m, minimumPerChunk: max(1, 16384 / max(k, 1))) { rows in
-        for i in rows {
-            let src = box.value.a + i * lda, out = box.value.dst + i * kPairs
-            for p in 0..<(k / 2) { out[p] = bf16Pair(src[2 * p], src[2 * p + 1]) }
-            if k % 2 == 1 { out[kPairs - 1] = bf16Pair(src[k - 1], 0) }
+/// Runs `body(rows, panels)` on each worker's share: by panels when there are at least two per worker,
+/// else by rows (shares start at multiples of `rowMultiple`).
+private func splitGEMM(m: Int, panels: Int, workers: Int, rowMultiple: Int, _ body: (Range<Int>, Range<Int>) -> Void) {
+    if workers <= 1 {
+        body(0..<m, 0..<panels)
+    } else if panels >= 2 * workers {
+        let per = (panels + workers - 1) / workers
+        Threads.parallelWorkers { w in
+            let lo = min(panels, w * per), hi = min(panels, lo + per)
+            if lo < hi { body(0..<m, lo..<hi) }
+        }
+    } else {
+        let per = ((m + workers - 1) / workers + rowMultiple - 1) / rowMultiple * rowMultiple
+        Threads.parallelWorkers { w in
+            let lo = min(m, w * per), hi = min(m, lo + per)
+            if lo < hi { body(lo..<hi, 0..<panels) }
         }
     }
 }
 
-/// One worker's share: k in blocks that keep a 32-column panel block in L1, panels, then row tiles.
-/// The block length is a whole number of 16-pair groups, so blocking never moves a `tiled` group.
+/// Rounds rows of fp32 activations to bf16 pairs (`(k + 1) / 2` words per row, the odd tail paired with 0):
+/// with AVX-512 where the CPU has it, else `packBF16RowsScalar`; both give the same bits.
+func packBF16Rows(m: Int, k: Int, _ a: UnsafePointer<Float>, lda: Int, into dst: UnsafeMutablePointer<UInt32>) {
+    let kPairs = (k + 1) / 2, vector = CPUInfo.current.avx512f
+    let box = UncheckedBox((a: a, dst: dst))
+    parallelChunks(m, minimumPerChunk: max(1, 16384 / max(k, 1))) { rows in
+        let src = box.value.a + rows.lowerBound * lda, out = box.value.dst + rows.lowerBound * kPairs
+        if vector { ck_bf16_pack_rows(rows.count, k, src, lda, out) } else { packBF16RowsScalar(m: rows.count, k: k, src, lda: lda, into: out) }
+    }
+}
+
+/// Rounds rows of fp32 activations to bf16 pairs in the AMX kernel's A layout (`ck_bf16_pack_tiles`:
+/// 16-row × 16-pair tiles of 1 KiB, zero-padded), split across the workers by tiles. AMX CPUs have AVX-512.
+func packBF16Tiles(m: Int, k: Int, _ a: UnsafePointer<Float>, lda: Int, into dst: UnsafeMutablePointer<UInt32>) {
+    let box = UncheckedBox((a: a, dst: dst))
+    parallelChunks((m + 15) / 16, minimumPerChunk: max(1, 16384 / (16 * k))) { tiles in
+        ck_bf16_pack_tiles(m, k, box.value.a, lda, tiles.lowerBound, tiles.upperBound, box.value.dst)
+    }
+}
+
+/// The scalar definition of `packBF16Rows` (`floatToBF16` per element).
+func packBF16RowsScalar(m: Int, k: Int, _ a: UnsafePointer<Float>, lda: Int, into dst: UnsafeMutablePointer<UInt32>) {
+    let kPairs = (k + 1) / 2
+    for i in 0..<m {
+        let src = a + i * lda, out = dst + i * kPairs
+        for p in 0..<(k / 2) { out[p] = bf16Pair(src[2 * p], src[2 * p + 1]) }
+        if k % 2 == 1 { out[kPairs - 1] = bf16Pair(src[k - 1], 0) }
+    }
+}
+
+/// One worker's share (every kernel but amx): k in blocks that keep a 32-column panel block in L1,
+/// panels, then row tiles. The block length is a whole number of 16-pair groups, so blocking never
+/// moves a `tiled` group.
 private func bf16Block(
     rows: Range<Int>, panels: Range<Int>, _ a: UnsafePointer<UInt32>, kPairs: Int, _ b: BF16Panels,
     _ c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, kernel: BF16Kernel
 ) {
-    let kc = 256, nr = BF16Panels.columnsPerPanel, mr = kernel.rowsPerTile
-    if kernel == .amx { ck_amx_begin() }
-    defer { if kernel == .amx { ck_amx_end() } }
+    let kc = 256, nr = BF16Panels.columnsPerPanel, mr = Int(CK_BF16_MR)
     for kb in stride(from: 0, to: kPairs, by: kc) {
         let pairs = min(kc, kPairs - kb)
         for panel in panels {
@@ -136,7 +211,7 @@ private func bf16Block(
                 let add = accumulate || kb > 0
                 switch kernel {
                 case .amx:
-                    ck_bf16_tile_amx(Int32(r), pairs, ai, kPairs, bp, ci, ldc, Int32(valid), add ? 1 : 0)
+                    preconditionFailure("bf16Block: the amx kernel has its own driver")
                 case .avx512bf16:
                     ck_bf16_tile_avx512(Int32(r), pairs, ai, kPairs, bp, ci, ldc, Int32(valid), add ? 1 : 0)
                 case .portable:

@@ -7,7 +7,8 @@
 /// A linear layer's weight `W [out, in]` is used by two products: forward `x·Wᵀ` (B = Wᵀ, k = in) and
 /// backward `dY·W` (B = W, k = out). Only the forward panels stay resident (`BF16Weight`); the
 /// backward panels are rebuilt from them by a 2×2 transpose of bf16 halves when the backward product
-/// runs (`repackBackward(from:)`, bit for bit the panels `backward(_:)` packs from W).
+/// runs (`repackBackward(from:)`, bit for bit the panels `backward(_:)` packs from W) — or, with AMX,
+/// block by block inside the GEMM (`bf16gemmFromForward`).
 public final class BF16Panels: @unchecked Sendable {
     public static let columnsPerPanel = 32
     /// Reduction length before padding.

@@ -1,8 +1,10 @@
 import Foundation
 
-/// A frozen weight in the bf16 kernel's form: its forward panels (`x·Wᵀ`), the one resident bf16 copy,
-/// and a view for the backward product (`dY·W`) whose words are rebuilt from the forward panels in a
-/// buffer shared by every weight (`BF16BackwardScratch`) when that product runs.
+/// A frozen weight in the bf16 kernel's form: its forward panels (`x·Wᵀ`), the one resident bf16 copy.
+/// The backward product (`dY·W`) needs panels paired along the other axis: the AMX kernel builds them
+/// block by block from the forward panels inside the GEMM (`bf16gemmFromForward`); the other kernels
+/// read a view whose words are rebuilt from the forward panels in a buffer shared by every weight
+/// (`BF16BackwardScratch`) when that product runs.
 ///
 /// Why not keep both layouts: the products reduce over different axes and VDPBF16PS pairs adjacent
 /// k, so one layout cannot feed both; a second resident copy would double the packed memory (16 GB
@@ -17,7 +19,20 @@ public final class BF16Weight: @unchecked Sendable {
     public init(_ w: FrozenWeight) {
         forward = .forward(w)
         backward = BF16Panels(k: w.rows, n: w.columns, borrowing: forward.words)
-        BF16BackwardScratch.shared.reserve(words: backward.wordCount)
+        // Reserved when packing, so a step never allocates it; the AMX kernel never uses it.
+        if BF16Kernel.best != .amx { BF16BackwardScratch.shared.reserve(words: backward.wordCount) }
+    }
+
+    /// `dx (+)= dY · W`: dY `[m, out]` (row stride `lda`), dx `[m, in]` (row stride `ldc`).
+    public func backwardProduct(
+        m: Int, _ dy: UnsafePointer<Float>, lda: Int, accumulate: Bool, _ dx: UnsafeMutablePointer<Float>, ldc: Int,
+        kernel: BF16Kernel = .best
+    ) {
+        if kernel == .amx {
+            bf16gemmFromForward(m: m, dy, lda: lda, forward, accumulate: accumulate, dx, ldc: ldc)
+        } else {
+            withBackward { bf16gemm(m: m, dy, lda: lda, $0, accumulate: accumulate, dx, ldc: ldc, kernel: kernel) }
+        }
     }
 
     /// Resident bytes (the forward panels; the shared scratch is counted once, in `BF16BackwardScratch`).
@@ -61,6 +76,7 @@ public final class BF16BackwardScratch: @unchecked Sendable {
     }
 
     func with<R>(_ view: BF16Panels, filledFrom forward: BF16Panels, _ body: (BF16Panels) throws -> R) rethrows -> R {
+        if view.wordCount > byteCount / 4 { reserve(words: view.wordCount) }  // not reserved when packing (AMX runs)
         lock.lock()
         defer { lock.unlock() }
         precondition(view.wordCount <= capacity, "BF16BackwardScratch: \(view.wordCount) words needed, \(capacity) reserved")

@@ -70,9 +70,7 @@ extension FrozenWeight {
     private func backwardProductUnmeasured(m: Int, _ dy: UnsafePointer<Float>, lddy: Int, _ dx: UnsafeMutablePointer<Float>, lddx: Int, beta: Float) {
         if let packed = bf16 {
             precondition(beta == 0 || beta == 1, "backwardProduct: beta must be 0 or 1")
-            packed.withBackward { panels in
-                bf16gemm(m: m, dy, lda: lddy, panels, accumulate: beta == 1, dx, ldc: lddx)
-            }
+            packed.backwardProduct(m: m, dy, lda: lddy, accumulate: beta == 1, dx, ldc: lddx)
             return
         }
         withFloat32 { wp in

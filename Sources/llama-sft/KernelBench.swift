@@ -32,6 +32,8 @@ enum KernelBench {
                 for (name, isForward) in [("bf16 x·Wᵀ", true), ("bf16 dY·W", false)] {
                     let secs = best(repeats) {
                         if isForward { bf16gemm(m: m, x.data, lda: k, forward, accumulate: false, c.data, ldc: n, kernel: kernel) }
+                        // AMX builds the dY·W panels from the forward panels inside the GEMM, as training does.
+                        else if kernel == .amx { bf16gemmFromForward(m: m, x.data, lda: n, forward, accumulate: false, c.data, ldc: k) }
                         else { bf16gemm(m: m, x.data, lda: n, backward, accumulate: false, c.data, ldc: k, kernel: kernel) }
                     }
                     let gflops = 2.0 * Double(m * k * n) / secs / 1e9

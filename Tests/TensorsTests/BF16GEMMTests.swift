@@ -115,7 +115,11 @@ final class BF16GEMMTests: XCTestCase {
             return
         }
         // Partial 16- and 32-row tiles, partial panels, short groups, several k blocks, both products.
-        for (m, k, n) in shapes + [(m: 64, k: 1536, n: 576), (m: 512, k: 576, n: 200), (m: 47, k: 96, n: 64), (m: 17, k: 30, n: 33)] {
+        // k over several of the kernel's 512-pair blocks with a short last group (k 2090), few panels (split
+        // by rows), many panels (split by panels), odd out and in.
+        let amxShapes = [(m: 64, k: 1536, n: 576), (m: 512, k: 576, n: 200), (m: 47, k: 96, n: 64), (m: 17, k: 30, n: 33),
+                         (m: 70, k: 2090, n: 97), (m: 33, k: 31, n: 1031), (m: 96, k: 64, n: 16)]
+        for (m, k, n) in shapes + amxShapes {
             let x = values(m * k, seed: UInt64(3 * m + k)), w = FrozenWeight(Tensor(shape: [n, k], values: values(n * k, seed: 77).array))
             let packed = BF16Panels.forward(w)
             let fast = Tensor(uninitialized: [m * n]), slow = Tensor(uninitialized: [m * n])
@@ -125,10 +129,16 @@ final class BF16GEMMTests: XCTestCase {
 
             let dy = values(m * n, seed: 8), start = values(m * k, seed: 6)
             let back = BF16Panels.backward(w)
-            let fastDX = Tensor(shape: [m * k], values: start.array), slowDX = Tensor(shape: [m * k], values: start.array)
-            bf16gemm(m: m, dy.data, lda: n, back, accumulate: true, fastDX.data, ldc: k, kernel: .amx)
-            bf16gemm(m: m, dy.data, lda: n, back, accumulate: true, slowDX.data, ldc: k, kernel: .portableAMX)
-            XCTAssertEqual(fastDX.array.map(\.bitPattern), slowDX.array.map(\.bitPattern), "dY·W \(m)×\(n)×\(k)")
+            for accumulate in [true, false] {
+                let fastDX = Tensor(shape: [m * k], values: start.array), slowDX = Tensor(shape: [m * k], values: start.array)
+                let fromForward = Tensor(shape: [m * k], values: start.array)
+                bf16gemm(m: m, dy.data, lda: n, back, accumulate: accumulate, fastDX.data, ldc: k, kernel: .amx)
+                bf16gemm(m: m, dy.data, lda: n, back, accumulate: accumulate, slowDX.data, ldc: k, kernel: .portableAMX)
+                // The backward panels built block by block inside the kernel from the forward panels.
+                bf16gemmFromForward(m: m, dy.data, lda: n, packed, accumulate: accumulate, fromForward.data, ldc: k)
+                XCTAssertEqual(fastDX.array.map(\.bitPattern), slowDX.array.map(\.bitPattern), "dY·W \(m)×\(n)×\(k)")
+                XCTAssertEqual(fromForward.array.map(\.bitPattern), slowDX.array.map(\.bitPattern), "dY·W from forward panels \(m)×\(n)×\(k)")
+            }
         }
         print("BF16GEMMTests: TDPBF16PS kernel equals the portable-amx kernel bit for bit on \(CPUInfo.current.brand)")
     }

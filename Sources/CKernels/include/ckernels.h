@@ -43,16 +43,29 @@ void ck_f32_tile_avx512(int rows, size_t k, const float *a, size_t a_row, size_t
 /// covered too). 1 when tiles may be used, 0 when the OS refused or this is not x86-64 Linux.
 int ck_amx_enable(void);
 
-/// Loads the calling thread's tile configuration (eight 16×64-byte tiles); pair with ck_amx_end on the
-/// same thread. Only after ck_amx_enable() returned 1 on a CPU with AMX-BF16.
-void ck_amx_begin(void);
-void ck_amx_end(void);
+/// Rounds fp32 to bf16 pairs exactly as the scalar floatToBF16 (nearest even; denormals kept; a NaN
+/// quieted) into the row layout of ck_bf16_tile_avx512's A: row i at dst + i·((k + 1) / 2), the odd
+/// tail paired with 0. Only call when ck_detect_cpu reported avx512f.
+void ck_bf16_pack_rows(size_t rows, size_t k, const float *a, size_t lda, uint32_t *dst);
 
-/// C[i, 0..<n_valid] (+)= Σ_p A[i, pair p] · B[pair p, :] for `rows` ≤ 2·16 rows, with TDPBF16PS, k in
-/// groups of 16 pairs (see bf16_amx.c for the arithmetic). Operands as for ck_bf16_tile_avx512, but A's
-/// rows are read in whole groups of 16: rows up to the next multiple of 16 (up to 32) must be readable.
-/// Call between ck_amx_begin and ck_amx_end.
-void ck_bf16_tile_amx(int rows, size_t k_pairs, const uint32_t *a, size_t lda,
-                      const uint32_t *b, float *c, size_t ldc, int n_valid, int accumulate);
+/// The same rounding into the AMX A layout: tiles of 16 rows × one group of 16 pairs, 1 KiB each; tile
+/// t (rows 16t..<16t+16) holds its groups g = 0..<G (G = (k + 31) / 32) at dst + (t·G + g)·256, row r of
+/// the tile at + r·16. Rows ≥ m and pairs ≥ (k + 1) / 2 are zero. Writes tiles first_tile..<end_tile.
+void ck_bf16_pack_tiles(size_t m, size_t k, const float *a, size_t lda, size_t first_tile, size_t end_tile, uint32_t *dst);
+
+/// One worker's share of C[i, 0..<n_valid] (+)= Σ_p A[i, pair p] · B[pair p, :] with TDPBF16PS (see
+/// bf16_amx.c for the arithmetic and blocking): `rows` rows of A packed by ck_bf16_pack_tiles (k_pairs
+/// pairs; `a` at the share's first tile, a multiple of 32 rows), `panels` packed panels of B from `b`
+/// (each k_pairs × CK_BF16_NR words), C row stride ldc. `accumulate` = 0 starts
+/// from zero, 1 from C. Loads and releases the tile configuration itself.
+void ck_bf16_gemm_amx(size_t rows, size_t k_pairs, const uint32_t *a, const uint32_t *b, size_t panels,
+                      size_t n_valid, float *c, size_t ldc, int accumulate);
+
+/// As ck_bf16_gemm_amx for `dY · W`, with B = W's backward panels (k = W's rows) built on the fly from
+/// its forward panels (`forward`, forward_pairs pairs each): backward panels first_panel..<first_panel +
+/// panels, bit for bit the panels BF16Panels.repackBackward builds.
+void ck_bf16_gemm_amx_from_forward(size_t rows, size_t k_pairs, const uint32_t *a, const uint32_t *forward,
+                                   size_t forward_pairs, size_t first_panel, size_t panels, size_t n_valid,
+                                   float *c, size_t ldc, int accumulate);
 
 #endif
