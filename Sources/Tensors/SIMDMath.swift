@@ -4,17 +4,17 @@
 
 public typealias V16 = SIMD16<Float>
 
-@inline(__always) public func load16(_ p: UnsafePointer<Float>) -> V16 {
+@inlinable @inline(__always) public func load16(_ p: UnsafePointer<Float>) -> V16 {
     UnsafeRawPointer(p).loadUnaligned(as: V16.self)
 }
-@inline(__always) public func store16(_ p: UnsafeMutablePointer<Float>, _ v: V16) {
+@inlinable @inline(__always) public func store16(_ p: UnsafeMutablePointer<Float>, _ v: V16) {
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: V16.self)
 }
-@inline(__always) public func vmax(_ a: V16, _ b: V16) -> V16 { a.replacing(with: b, where: a .< b) }
-@inline(__always) public func vmin(_ a: V16, _ b: V16) -> V16 { a.replacing(with: b, where: b .< a) }
+@inlinable @inline(__always) public func vmax(_ a: V16, _ b: V16) -> V16 { a.replacing(with: b, where: a .< b) }
+@inlinable @inline(__always) public func vmin(_ a: V16, _ b: V16) -> V16 { a.replacing(with: b, where: b .< a) }
 
 /// e^x for 16 lanes; inputs are clamped to [-87, 88] (so e^-inf gives ~1e-38, never NaN).
-@inline(__always) public func exp16(_ x0: V16) -> V16 {
+@inlinable @inline(__always) public func exp16(_ x0: V16) -> V16 {
     let x = vmin(vmax(x0, V16(repeating: -87)), V16(repeating: 88))
     let magic = V16(repeating: 12582912.0)  // 1.5·2^23: adding it rounds to the nearest integer
     let tm = x * 1.44269504088896341 + magic
@@ -33,12 +33,12 @@ public typealias V16 = SIMD16<Float>
 }
 
 /// Scalar e^x with the same polynomial as `exp16`, so tails of vector loops agree with their bodies.
-@inline(__always) public func expScalar(_ x: Float) -> Float {
+@inlinable @inline(__always) public func expScalar(_ x: Float) -> Float {
     exp16(V16(repeating: x))[0]
 }
 
 /// Σ a[i]·b[i] in Float with 16-lane partial sums (a fixed summation order: deterministic).
-@inline(__always) public func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+@inlinable @inline(__always) public func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
     var acc = V16(repeating: 0)
     var i = 0
     while i + 16 <= n {
@@ -51,7 +51,7 @@ public typealias V16 = SIMD16<Float>
 }
 
 /// `y[i] += alpha · x[i]`.
-@inline(__always) public func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+@inlinable @inline(__always) public func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
     var i = 0
     let a = V16(repeating: alpha)
     while i + 16 <= n {
@@ -62,7 +62,7 @@ public typealias V16 = SIMD16<Float>
 }
 
 /// `y[i] = x[i] · s`.
-@inline(__always) public func scale(_ x: UnsafePointer<Float>, _ s: Float, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+@inlinable @inline(__always) public func scale(_ x: UnsafePointer<Float>, _ s: Float, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
     var i = 0
     let v = V16(repeating: s)
     while i + 16 <= n {
@@ -73,7 +73,7 @@ public typealias V16 = SIMD16<Float>
 }
 
 /// max of `n > 0` floats.
-@inline(__always) public func maxElement(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+@inlinable @inline(__always) public func maxElement(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
     var m = -Float.infinity
     var i = 0
     if n >= 16 {
@@ -87,7 +87,7 @@ public typealias V16 = SIMD16<Float>
 }
 
 /// `x[i] = exp(x[i] - shift)` in place; returns Σ of the results (fixed order).
-@inline(__always) public func expShiftSum(_ x: UnsafeMutablePointer<Float>, _ n: Int, shift: Float) -> Float {
+@inlinable @inline(__always) public func expShiftSum(_ x: UnsafeMutablePointer<Float>, _ n: Int, shift: Float) -> Float {
     var acc = V16(repeating: 0)
     let s = V16(repeating: shift)
     var i = 0

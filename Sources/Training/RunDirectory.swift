@@ -72,12 +72,15 @@ final class RunDirectory {
         }
     }
 
-    /// A folder with the marker, or one written by a version before the marker (its lock file and its
-    /// metrics or checkpoints).
+    /// A folder with the marker, one written by a version before the marker (its lock file and its
+    /// metrics or checkpoints), or one a run was stopped in before its marker was in place (only the lock
+    /// file and the marker's temporary file: nothing of anyone else's).
     static func isRun(_ path: String, contents: [String]) -> Bool {
         let names = Set(contents)
+        let lock = ".llama-sft.lock"
         return names.contains(markerName)
-            || (names.contains(".llama-sft.lock") && (names.contains(RunLayout.metricsFile) || names.contains(RunLayout.checkpointsFolder)))
+            || (names.contains(lock) && (names.contains(RunLayout.metricsFile) || names.contains(RunLayout.checkpointsFolder)))
+            || (names.contains(lock) && names.allSatisfy { $0 == lock || $0.hasPrefix("." + markerName + ".tmp-") })
     }
 
     /// Ends the run's hold on the directory.

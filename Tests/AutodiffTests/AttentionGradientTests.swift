@@ -80,27 +80,64 @@ final class AttentionGradientTests: XCTestCase {
         check(heads: 2, kvHeads: 1, d: 4, n: 221, segments: [Segment(start: 0, length: 150), Segment(start: 150, length: 70)], seed: 85)
     }
 
+    func testTileBoundariesAndAnOddNumberOfHeads() {
+        // Segments of 1 row, exactly one 64-row tile, and one row over (two tiles: cut into two backward
+        // parts with the AVX-512 products); 3 query heads on one kv head.
+        let lengths = [1, 64, 65]
+        var start = 0
+        let segments = lengths.map { l in defer { start += l }; return Segment(start: start, length: l) }
+        check(heads: 3, kvHeads: 1, d: 4, n: start, segments: segments, seed: 87)
+    }
+
+    /// Work is cut into items and spread over the workers; the result must not depend on how many.
+    func testSameBitsOnOneAndTwoWorkers() {
+        let (heads, kvHeads, d, n) = (5, 1, 8, 200)
+        let segments = [Segment(start: 0, length: 170), Segment(start: 170, length: 30)]
+        let saved = Threads.count
+        defer { Threads.configure(saved) }
+        for products in [FP32Products.openBLAS] + (CPUInfo.current.avx512f ? [.avx512] : []) {
+            func run(workers: Int) -> [[Float]] {
+                Threads.configure(workers)
+                let q = leaf([n, heads * d], seed: 11), k = leaf([n, kvHeads * d], seed: 12), v = leaf([n, kvHeads * d], seed: 13)
+                let tape = Tape()
+                let y = tape.attention(q: q, k: k, v: v, heads: heads, kvHeads: kvHeads, headDim: d, segments: segments, products: products)
+                tape.backward(from: y, seed: randomTensor([n, heads * d], seed: 14))
+                return [y.value.array, q.grad!.array, k.grad!.array, v.grad!.array]
+            }
+            let one = run(workers: 1), two = run(workers: 2)
+            for (name, (a, b)) in zip(["output", "dq", "dk", "dv"], zip(one, two)) { assertSameBits(b, a, "\(products) \(name)") }
+        }
+    }
+
     func testDocumentMaskAndPadding() {
         // Rows 0-2: document A; 3-6: document B; 7-8: padding (in no segment).
         check(heads: 4, kvHeads: 2, d: 4, n: 9, segments: [Segment(start: 0, length: 3), Segment(start: 3, length: 4)], seed: 80)
     }
 
     func testPaddingRowsAreNeverAttendedAndGetNoGradient() {
-        let heads = 2, kv = 1, d = 4, n = 6
-        let segs = [Segment(start: 0, length: 4)]  // rows 4, 5 are padding
-        let q = leaf([n, heads * d], seed: 90), k = leaf([n, kv * d], seed: 91), v = leaf([n, kv * d], seed: 92)
-        let tape = Tape()
-        let y = tape.attention(q: q, k: k, v: v, heads: heads, kvHeads: kv, headDim: d, segments: segs)
-        // Changing the padding rows' k/v leaves real outputs untouched.
-        let k2 = Variable(k.value.copy()), v2 = Variable(v.value.copy())
-        for i in (4 * kv * d)..<(n * kv * d) { k2.value[i] = 100; v2.value[i] = -100 }
-        let y2 = Tape().attention(q: q, k: k2, v: v2, heads: heads, kvHeads: kv, headDim: d, segments: segs)
-        XCTAssertEqual(y.value.array, y2.value.array)
-        for i in (4 * heads * d)..<(n * heads * d) { XCTAssertEqual(y.value[i], 0) }
-        tape.backward(from: y, seed: randomTensor([n, heads * d], seed: 93))
-        for i in (4 * kv * d)..<(n * kv * d) {
-            XCTAssertEqual(k.grad![i], 0)
-            XCTAssertEqual(v.grad![i], 0)
+        let heads = 2, kv = 1, d = 4, n = 8
+        let segs = [Segment(start: 0, length: 3), Segment(start: 4, length: 2)]  // rows 3, 6, 7 are padding
+        let padding = [3, 6, 7]
+        for products in [FP32Products.openBLAS] + (CPUInfo.current.avx512f ? [.avx512] : []) {
+            let q = leaf([n, heads * d], seed: 90), k = leaf([n, kv * d], seed: 91), v = leaf([n, kv * d], seed: 92)
+            let tape = Tape()
+            let y = tape.attention(q: q, k: k, v: v, heads: heads, kvHeads: kv, headDim: d, segments: segs, products: products)
+            // Changing the padding rows' k/v leaves real outputs untouched.
+            let k2 = Variable(k.value.copy()), v2 = Variable(v.value.copy())
+            for r in padding { for c in 0..<(kv * d) { k2.value[r * kv * d + c] = 100; v2.value[r * kv * d + c] = -100 } }
+            let y2 = Tape().attention(q: q, k: k2, v: v2, heads: heads, kvHeads: kv, headDim: d, segments: segs, products: products)
+            XCTAssertEqual(y.value.array, y2.value.array, "\(products)")
+            tape.backward(from: y, seed: randomTensor([n, heads * d], seed: 93))
+            for r in padding {
+                for c in 0..<(heads * d) {
+                    XCTAssertEqual(y.value[r * heads * d + c], 0, "\(products) output row \(r)")
+                    XCTAssertEqual(q.grad![r * heads * d + c], 0, "\(products) dq row \(r)")
+                }
+                for c in 0..<(kv * d) {
+                    XCTAssertEqual(k.grad![r * kv * d + c], 0, "\(products) dk row \(r)")
+                    XCTAssertEqual(v.grad![r * kv * d + c], 0, "\(products) dv row \(r)")
+                }
+            }
         }
     }
 

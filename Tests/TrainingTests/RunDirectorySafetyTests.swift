@@ -77,6 +77,26 @@ final class RunDirectorySafetyTests: XCTestCase {
         XCTAssertNoThrow(try Trainer(recipe: try writeRecipe(try recipeObject(dir, output: legacy), to: dir + "/l.json"), options: quietOptions()))
     }
 
+    /// A run killed between taking the folder's lock and renaming its marker into place leaves only the
+    /// lock file and the marker's temporary: the next run takes the folder over (and removes the
+    /// temporary); one file of anyone else's beside them still gets the folder refused.
+    func testAFolderKilledBeforeItsMarkerWasInPlaceIsStillARun() throws {
+        let dir = scratchDirectory(self, "unmarked")
+        let out = dir + "/run"
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: out, withIntermediateDirectories: true)
+        for name in [".llama-sft.lock", "." + RunDirectory.markerName + ".tmp-4242-17"] { fm.createFile(atPath: out + "/" + name, contents: Data()) }
+        let recipe = try writeRecipe(try recipeObject(dir, output: out), to: dir + "/r.json")
+        _ = try Trainer(recipe: recipe, options: quietOptions()).run()
+        XCTAssertTrue(fm.fileExists(atPath: out + "/" + RunDirectory.markerName))
+        XCTAssertEqual(try fm.contentsOfDirectory(atPath: out).filter { $0.contains(".tmp-") }, [])
+
+        let foreign = dir + "/foreign"
+        try fm.createDirectory(atPath: foreign, withIntermediateDirectories: true)
+        for name in [".llama-sft.lock", "notes.txt"] { fm.createFile(atPath: foreign + "/" + name, contents: Data()) }
+        try assertRefused(try recipeObject(dir, output: foreign), restart: false, in: dir, "not a llama-sft run")
+    }
+
     func testZeroAdamEpsilonIsRefusedUpFront() throws {
         let dir = scratchDirectory(self, "eps")
         var object = try recipeObject(dir, output: dir + "/run")

@@ -6,17 +6,25 @@ extension Tape {
         precondition(a.value.count == b.value.count, "add: shapes \(a.shape) and \(b.shape) differ")
         let n = a.value.count
         let y = Tensor(uninitialized: a.shape)
-        let pa = a.value.data, pb = b.value.data, py = y.data
+        let pa = SendablePointer(a.value.data), pb = SendablePointer(b.value.data), py = SendablePointer(y.data)
         WorkProfile.measure(.elementwise) {
-            var i = 0
-            while i + 16 <= n { store16(py + i, load16(pa + i) + load16(pb + i)); i += 16 }
-            while i < n { py[i] = pa[i] + pb[i]; i += 1 }
+            parallelChunks(n) { r in
+                let (pa, pb, py) = (pa.pointer, pb.pointer, py.pointer)
+                var i = r.lowerBound
+                while i + 16 <= r.upperBound { store16(py + i, load16(pa + i) + load16(pb + i)); i += 16 }
+                while i < r.upperBound { py[i] = pa[i] + pb[i]; i += 1 }
+            }
         }
         let out = Variable(y, requiresGrad: a.requiresGrad || b.requiresGrad)
         record(out) { dy in WorkProfile.measure(.elementwise) {
+            let src = SendablePointer(dy.data)
             for v in [a, b] where v.requiresGrad {
                 v.accumulateGrad { g, beta in
-                    if beta == 0 { g.update(from: dy.data, count: n) } else { axpy(1, dy.data, g, n) }
+                    let dst = SendablePointer(g)
+                    parallelChunks(n) { r in
+                        let o = r.lowerBound
+                        if beta == 0 { (dst.pointer + o).update(from: src.pointer + o, count: r.count) } else { axpy(1, src.pointer + o, dst.pointer + o, r.count) }
+                    }
                 }
             }
         } }
