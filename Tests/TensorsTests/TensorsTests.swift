@@ -231,3 +231,24 @@ final class HalfBitsTests: XCTestCase {
         XCTAssertTrue(Float(Float16(bitPattern: HalfBits.fromFloat(.nan))).isNaN)
     }
 }
+
+/// `flushDenormalsToZero` zeroes exactly the floats whose exponent bits are zero, keeping their sign,
+/// and leaves every other bit pattern (normals, zeros, infinities, NaNs) untouched, in the vector body
+/// and the scalar tail alike.
+final class FlushDenormalsTests: XCTestCase {
+    func testOnlyDenormalsBecomeZeroOfTheirSign() {
+        let edges: [UInt32] = [0x0000_0001, 0x8000_0001, 0x007F_FFFF, 0x807F_FFFF, 0x0040_0000,  // denormals
+                               0x0080_0000, 0x8080_0000, 0x3F80_0000, 0x0000_0000, 0x8000_0000,  // smallest normals, 1, ±0
+                               0x7F80_0000, 0xFF80_0000, 0x7FC0_0001, 0xFF80_0001, 0x7F7F_FFFF]  // ±inf, NaNs, max
+        var rng = SystemRandomNumberGenerator()
+        for n in [1, 15, 16, 17, 40] {
+            let bits = (0..<n).map { i in i < edges.count ? edges[(i * 7) % edges.count] : UInt32.random(in: 0...UInt32.max, using: &rng) }
+            var x = bits.map { Float(bitPattern: $0) }
+            x.withUnsafeMutableBufferPointer { flushDenormalsToZero($0.baseAddress!, n) }
+            for i in 0..<n {
+                let expected = bits[i] & 0x7F80_0000 == 0 ? bits[i] & 0x8000_0000 : bits[i]
+                XCTAssertEqual(x[i].bitPattern, expected, "n \(n), element \(i): \(String(bits[i], radix: 16))")
+            }
+        }
+    }
+}

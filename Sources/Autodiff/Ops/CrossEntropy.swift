@@ -57,7 +57,10 @@ extension Tape {
                         let l = m + Foundation.log(sum)
                         lse[start + i] = l
                         total += Double(l - target)
-                        if keep { scale(z, 1 / sum, z, vocab) }   // z ← softmax
+                        if keep {  // z ← softmax, its denormals zero (see backward)
+                            scale(z, 1 / sum, z, vocab)
+                            flushDenormalsToZero(z, vocab)
+                        }
                     }
                 }
             }
@@ -82,11 +85,16 @@ extension Tape {
                             for i in 0..<c { _ = expShiftSum(z + i * vocab, vocab, shift: lse[start + i]) }  // softmax
                         }
                         // dz = (softmax(z) − onehot(y))·dL, rows split across the workers (element-wise: same bits).
+                        // Its denormals are set to zero before dz·W: with a large vocabulary most entries
+                        // are, and each would cost the GEMM a microcode assist. A term below 2⁻¹²⁶·|w|
+                        // cannot change a sum that also holds the target's (p − 1)·dL·w, and the bf16
+                        // kernels read denormals as zero anyway.
                         parallelChunks(c, minimumPerChunk: max(1, 65536 / max(1, vocab))) { rows in
                             for i in rows {
                                 let zr = z + i * vocab
                                 scale(zr, g, zr, vocab)
                                 zr[targets[start + i]] -= g
+                                flushDenormalsToZero(zr, vocab)
                             }
                         }
                         if let wp {
