@@ -147,17 +147,9 @@ public func sgemmAVX512(
     if workers <= 1 {
         block(rows: 0..<m, columns: 0..<n)
     } else if m >= workers * mr * 2 {
-        let per = ((m + workers - 1) / workers + mr - 1) / mr * mr
-        Threads.parallelWorkers { w in
-            let lo = min(m, w * per), hi = min(m, lo + per)
-            if lo < hi { block(rows: lo..<hi, columns: 0..<n) }
-        }
+        Threads.splitAcrossWorkers(m, workers: workers, granule: mr) { range in block(rows: range, columns: 0..<n) }
     } else {
-        let per = ((n + workers - 1) / workers + nr - 1) / nr * nr
-        Threads.parallelWorkers { w in
-            let lo = min(n, w * per), hi = min(n, lo + per)
-            if lo < hi { block(rows: 0..<m, columns: lo..<hi) }
-        }
+        Threads.splitAcrossWorkers(n, workers: workers, granule: nr) { range in block(rows: 0..<m, columns: range) }
     }
 }
 
@@ -193,11 +185,7 @@ public func sgemmNarrowAVX512(
     if workers <= 1 || m < workers * mr * 4 {
         block(rows: 0..<m)
     } else {
-        let per = ((m + workers - 1) / workers + mr - 1) / mr * mr
-        Threads.parallelWorkers { w in
-            let lo = min(m, w * per), hi = min(m, lo + per)
-            if lo < hi { block(rows: lo..<hi) }
-        }
+        Threads.splitAcrossWorkers(m, workers: workers, granule: mr) { range in block(rows: range) }
     }
 }
 
@@ -243,10 +231,6 @@ public func sgemmTallAVX512(
     if workers <= 1 {
         block(columns: 0..<n)
     } else {
-        let per = ((n + workers - 1) / workers + nr - 1) / nr * nr
-        Threads.parallelWorkers { w in
-            let lo = min(n, w * per), hi = min(n, lo + per)
-            if lo < hi { block(columns: lo..<hi) }
-        }
+        Threads.splitAcrossWorkers(n, workers: workers, granule: nr) { range in block(columns: range) }
     }
 }

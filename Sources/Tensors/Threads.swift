@@ -58,6 +58,19 @@ extension Threads {
     }
 }
 
+extension Threads {
+    /// Cuts `0..<count` into `workers` contiguous ranges whose lengths are multiples of `granule` (the
+    /// last takes the rest) and runs `body` on each non-empty one in parallel: how the fp32 kernels split
+    /// the rows or columns of C. The cut does not depend on timing.
+    public static func splitAcrossWorkers(_ count: Int, workers: Int, granule: Int, _ body: (Range<Int>) -> Void) {
+        let per = ((count + workers - 1) / workers + granule - 1) / granule * granule
+        parallelWorkers { w in
+            let lo = min(count, w * per), hi = min(count, lo + per)
+            if lo < hi { body(lo..<hi) }
+        }
+    }
+}
+
 /// A pointer that may cross into `concurrentPerform`'s `@Sendable` closure. The caller guarantees
 /// that concurrent iterations touch disjoint elements.
 public struct SendablePointer<T>: @unchecked Sendable {

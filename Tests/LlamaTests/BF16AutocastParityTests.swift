@@ -16,14 +16,9 @@ final class BF16AutocastParityTests: XCTestCase {
         let f = try GoldenFixture(name)
         let model = try f.model()
         XCTAssertEqual(model.weights.prepare(precision: .bf16), .bf16)
-        let (adapters, _) = try PEFTAdapter.load(directory: f.path("adapter"), model: model.config)
-        model.adapters = adapters
-        let batch = ModelBatch(sequences: f.sequences, labels: f.labels)
-        let tape = Tape()
-        let sum = model.lossSum(batch, tape: tape)
-        tape.backward(from: sum, seedScale: 1 / Float(batch.targetCount))
-        XCTAssertEqual(adapters.namedParameters.count, model.config.numLayers * 14)
-        return Run(loss: Double(sum.value[0]) / Double(batch.targetCount), grads: adapters.namedParameters.map { ($0.name, $0.variable.grad!.array) })
+        let run = try f.batchLossAndGradients(model)
+        XCTAssertEqual(run.adapters.namedParameters.count, model.config.numLayers * 14)
+        return Run(loss: Double(run.lossSum) / Double(run.targetCount), grads: run.adapters.namedParameters.map { ($0.name, $0.variable.grad!.array) })
     }
 
     func compare(_ run: Run, _ file: String, loss lossTolerance: Double, gradient tolerance: Double) throws -> (loss: Double, worst: Double) {

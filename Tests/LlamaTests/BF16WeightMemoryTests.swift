@@ -10,13 +10,8 @@ import XCTest
 final class BF16WeightMemoryTests: XCTestCase {
     /// Loss and every LoRA gradient of the golden batch, as bit patterns.
     func lossAndGradients(_ model: LlamaModel, _ f: GoldenFixture) throws -> [UInt32] {
-        let (adapters, _) = try PEFTAdapter.load(directory: f.path("adapter"), model: model.config)
-        model.adapters = adapters
-        let batch = ModelBatch(sequences: f.sequences, labels: f.labels)
-        let tape = Tape()
-        let sum = model.lossSum(batch, tape: tape)
-        tape.backward(from: sum, seedScale: 1 / Float(batch.targetCount))
-        return ([sum.value[0]] + adapters.namedParameters.flatMap { $0.variable.grad!.array }).map(\.bitPattern)
+        let run = try f.batchLossAndGradients(model)
+        return ([run.lossSum] + run.adapters.namedParameters.flatMap { $0.variable.grad!.array }).map(\.bitPattern)
     }
 
     /// Packs what `prepare` packs, keeping every base (what precision bf16 did before the release).

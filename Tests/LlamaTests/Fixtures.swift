@@ -1,3 +1,4 @@
+import Autodiff
 import Foundation
 import Llama
 import SafeTensors
@@ -27,6 +28,18 @@ struct GoldenFixture {
     }
 
     func path(_ relative: String) -> String { dir.appendingPathComponent(relative).path }
+
+    /// The golden batch through `model` with the fixture's PEFT adapter: backward of the token-weighted
+    /// mean loss, so each adapter parameter's `grad` holds the gradient the golden file was made from.
+    func batchLossAndGradients(_ model: LlamaModel) throws -> (lossSum: Float, targetCount: Int, adapters: LoRAAdapters) {
+        let (adapters, _) = try PEFTAdapter.load(directory: path("adapter"), model: model.config)
+        model.adapters = adapters
+        let batch = ModelBatch(sequences: sequences, labels: labels)
+        let tape = Tape()
+        let sum = model.lossSum(batch, tape: tape)
+        tape.backward(from: sum, seedScale: 1 / Float(batch.targetCount))
+        return (sum.value[0], batch.targetCount, adapters)
+    }
 }
 
 let fixtureNames = ["tiny-llama3", "tiny-llama32"]
